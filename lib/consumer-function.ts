@@ -1,0 +1,169 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { PropsValidator } from './validation';
+
+/** The CloudWatch namespace of the runtime kit's business metrics unless a function says otherwise. */
+export const DEFAULT_METRICS_NAMESPACE = 'EdaKit';
+
+/** The newest Node.js runtime that aws-cdk-lib offers; a test keeps this in step with the library. */
+export const CONSUMER_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** Properties of the Lambda function a {@link ConsumerFunction} creates. */
+export interface ConsumerFunctionProps {
+  /** Path to the handler's TypeScript or JavaScript entry file. */
+  readonly entry: string;
+
+  /**
+   * The exported name of the handler in `entry`.
+   *
+   * @default 'handler'
+   */
+  readonly handler?: string;
+
+  /**
+   * The function timeout. Valid range: 1 second to 15 minutes. A queue's visibility timeout is derived from it.
+   *
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * Memory in MiB. Valid range: 128 to 10,240.
+   *
+   * @default 256
+   */
+  readonly memorySize?: number;
+
+  /**
+   * How long the function's own log group keeps its logs.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Concurrent executions reserved for the function. Valid range: 0 to the account's concurrency quota.
+   *
+   * @default - no reservation: the function uses the account's unreserved concurrency
+   */
+  readonly reservedConcurrentExecutions?: number;
+
+  /**
+   * Extra environment variables. The kit's own variables (service name, metrics namespace, table and queue
+   * names) are set after these and win.
+   *
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+
+  /**
+   * The service name in logs and the dimension of the business metrics (`POWERTOOLS_SERVICE_NAME`).
+   *
+   * @default - the construct ID of the consumer
+   */
+  readonly serviceName?: string;
+
+  /**
+   * The CloudWatch namespace of the business metrics (`POWERTOOLS_METRICS_NAMESPACE`).
+   *
+   * @default 'EdaKit'
+   */
+  readonly metricsNamespace?: string;
+
+  /**
+   * AWS X-Ray tracing. Active tracing needs `xray:PutTraceSegments` on `*`, which AWS offers no narrower scope for.
+   *
+   * @default lambda.Tracing.DISABLED
+   */
+  readonly tracing?: lambda.Tracing;
+
+  /**
+   * Bundling options merged over the kit's: minified, ES2022 for the runtime, `@aws-sdk/*` external, local esbuild.
+   *
+   * @default - the kit's bundling
+   */
+  readonly bundling?: nodejs.BundlingOptions;
+
+  /**
+   * A description of the function.
+   *
+   * @default - none
+   */
+  readonly description?: string;
+}
+
+/**
+ * A Node.js Lambda function set up for consuming events: ARM64, the newest Node.js runtime, its own log group
+ * with a retention, its own role with only the log permissions it needs (no managed policy), bundled with the
+ * local esbuild with the AWS SDK left to the runtime, and the Powertools environment the runtime kit reads.
+ */
+export class ConsumerFunction extends Construct {
+  /** The Lambda function. */
+  public readonly function: nodejs.NodejsFunction;
+  /** The function's log group. */
+  public readonly logGroup: logs.LogGroup;
+  /** The function's execution role. */
+  public readonly role: iam.Role;
+  /** The service name in logs and business metrics. */
+  public readonly serviceName: string;
+  /** The CloudWatch namespace of the business metrics. */
+  public readonly metricsNamespace: string;
+  /** The function timeout. */
+  public readonly timeout: Duration;
+
+  constructor(scope: Construct, id: string, props: ConsumerFunctionProps) {
+    super(scope, id);
+    new PropsValidator()
+      .durationInRange('timeout', props.timeout, 1, 900)
+      .integerInRange('memorySize', props.memorySize, 128, 10_240)
+      .integerAtLeast('reservedConcurrentExecutions', props.reservedConcurrentExecutions, 0)
+      .throwIfInvalid(this, 'ConsumerFunction');
+
+    this.timeout = props.timeout ?? Duration.seconds(30);
+    this.serviceName = props.serviceName ?? scope.node.id;
+    this.metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
+    // An explicit role instead of AWSLambdaBasicExecutionRole: that managed policy allows writing to every
+    // log group in the account; this one allows only the function's own.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${Stack.of(this).stackName}/${this.serviceName}`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: props.handler ?? 'handler',
+      runtime: CONSUMER_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: this.timeout,
+      memorySize: props.memorySize ?? 256,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      logGroup: this.logGroup,
+      role: this.role,
+      tracing: props.tracing ?? lambda.Tracing.DISABLED,
+      description: props.description,
+      environment: {
+        ...props.environment,
+        POWERTOOLS_SERVICE_NAME: this.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: this.metricsNamespace,
+      },
+      bundling: {
+        minify: true,
+        target: 'es2022',
+        externalModules: ['@aws-sdk/*'],
+        forceDockerBundling: false,
+        ...props.bundling,
+      },
+    });
+    // The role must hold its log permissions before the function is created, or the first logs can be lost.
+    this.function.node.addDependency(this.role);
+  }
+}

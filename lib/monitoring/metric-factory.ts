@@ -1,0 +1,131 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+
+/**
+ * The business metrics the runtime kit emits in EMF for every consumer, with the `service` dimension set to
+ * the consumer's service name. The runtime kit declares the same names; a test keeps the two in step.
+ */
+export const RECORD_METRIC_NAMES = {
+  processed: 'ProcessedRecords',
+  duplicate: 'DuplicateRecords',
+  invalid: 'InvalidRecords',
+  failed: 'FailedRecords',
+  recordAge: 'RecordAge',
+} as const;
+
+/** The period of every metric the kit builds unless a caller says otherwise. */
+export const DEFAULT_METRIC_PERIOD = Duration.minutes(1);
+
+const sum = (period: Duration) => ({ statistic: cloudwatch.Stats.SUM, period });
+const max = (period: Duration) => ({ statistic: cloudwatch.Stats.MAXIMUM, period });
+
+/** Metrics of an SQS queue, named after the official CloudWatch metrics. */
+export interface QueueMetrics {
+  readonly visibleMessages: cloudwatch.IMetric;
+  readonly ageOfOldestMessage: cloudwatch.IMetric;
+  readonly sent: cloudwatch.IMetric;
+  readonly received: cloudwatch.IMetric;
+  readonly deleted: cloudwatch.IMetric;
+}
+
+/** Builds the metrics of a queue. Only builds: no alarm, no widget. */
+export function queueMetrics(queue: sqs.IQueue, period = DEFAULT_METRIC_PERIOD): QueueMetrics {
+  return {
+    visibleMessages: queue.metricApproximateNumberOfMessagesVisible(max(period)),
+    ageOfOldestMessage: queue.metricApproximateAgeOfOldestMessage(max(period)),
+    sent: queue.metricNumberOfMessagesSent(sum(period)),
+    received: queue.metricNumberOfMessagesReceived(sum(period)),
+    deleted: queue.metricNumberOfMessagesDeleted(sum(period)),
+  };
+}
+
+/** Metrics of a Kinesis data stream. */
+export interface StreamMetrics {
+  readonly incomingRecords: cloudwatch.IMetric;
+  readonly incomingBytes: cloudwatch.IMetric;
+  readonly iteratorAge: cloudwatch.IMetric;
+  readonly readThroughputExceeded: cloudwatch.IMetric;
+  readonly writeThroughputExceeded: cloudwatch.IMetric;
+}
+
+/** Builds the metrics of a stream. */
+export function streamMetrics(stream: kinesis.IStream, period = DEFAULT_METRIC_PERIOD): StreamMetrics {
+  return {
+    incomingRecords: stream.metricIncomingRecords(sum(period)),
+    incomingBytes: stream.metricIncomingBytes(sum(period)),
+    iteratorAge: stream.metricGetRecordsIteratorAgeMilliseconds(max(period)),
+    readThroughputExceeded: stream.metricReadProvisionedThroughputExceeded(sum(period)),
+    writeThroughputExceeded: stream.metricWriteProvisionedThroughputExceeded(sum(period)),
+  };
+}
+
+/** Metrics of a Lambda function. */
+export interface FunctionMetrics {
+  readonly invocations: cloudwatch.IMetric;
+  readonly errors: cloudwatch.IMetric;
+  readonly throttles: cloudwatch.IMetric;
+  readonly durationP50: cloudwatch.IMetric;
+  readonly durationP99: cloudwatch.IMetric;
+  readonly concurrentExecutions: cloudwatch.IMetric;
+  /** Age of the last record of each batch when a stream event source invoked the function. */
+  readonly iteratorAge: cloudwatch.IMetric;
+}
+
+/** Builds the metrics of a function. */
+export function functionMetrics(fn: lambda.IFunction, period = DEFAULT_METRIC_PERIOD): FunctionMetrics {
+  return {
+    invocations: fn.metricInvocations(sum(period)),
+    errors: fn.metricErrors(sum(period)),
+    throttles: fn.metricThrottles(sum(period)),
+    durationP50: fn.metricDuration({ statistic: cloudwatch.Stats.p(50), period }),
+    durationP99: fn.metricDuration({ statistic: cloudwatch.Stats.p(99), period }),
+    concurrentExecutions: fn.metric('ConcurrentExecutions', max(period)),
+    iteratorAge: fn.metric('IteratorAge', max(period)),
+  };
+}
+
+/** The runtime kit's business metrics of one consumer. */
+export interface RecordMetrics {
+  readonly processed: cloudwatch.IMetric;
+  readonly duplicate: cloudwatch.IMetric;
+  readonly invalid: cloudwatch.IMetric;
+  readonly failed: cloudwatch.IMetric;
+  readonly recordAgeP99: cloudwatch.IMetric;
+}
+
+/** Builds the business metrics the runtime kit emits for the consumer with `serviceName` in `namespace`. */
+export function recordMetrics(namespace: string, serviceName: string, period = DEFAULT_METRIC_PERIOD): RecordMetrics {
+  const metric = (metricName: string, statistic: string) =>
+    new cloudwatch.Metric({
+      namespace,
+      metricName,
+      dimensionsMap: { service: serviceName },
+      statistic,
+      period,
+    });
+  return {
+    processed: metric(RECORD_METRIC_NAMES.processed, cloudwatch.Stats.SUM),
+    duplicate: metric(RECORD_METRIC_NAMES.duplicate, cloudwatch.Stats.SUM),
+    invalid: metric(RECORD_METRIC_NAMES.invalid, cloudwatch.Stats.SUM),
+    failed: metric(RECORD_METRIC_NAMES.failed, cloudwatch.Stats.SUM),
+    recordAgeP99: metric(RECORD_METRIC_NAMES.recordAge, cloudwatch.Stats.p(99)),
+  };
+}
+
+/** Metrics of a DynamoDB table. */
+export interface TableMetrics {
+  readonly readThrottleEvents: cloudwatch.IMetric;
+  readonly writeThrottleEvents: cloudwatch.IMetric;
+}
+
+/** Builds the throttle metrics of a table. */
+export function tableMetrics(table: dynamodb.ITable, period = DEFAULT_METRIC_PERIOD): TableMetrics {
+  return {
+    readThrottleEvents: table.metric('ReadThrottleEvents', sum(period)),
+    writeThrottleEvents: table.metric('WriteThrottleEvents', sum(period)),
+  };
+}
