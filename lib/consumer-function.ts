@@ -1,10 +1,13 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { type BundlingOptions, esbuildCode } from './private/esbuild-code';
 import { PropsValidator } from './validation';
+
+export type { BundlingOptions } from './private/esbuild-code';
 
 /** The CloudWatch namespace of the runtime kit's business metrics unless a function says otherwise. */
 export const DEFAULT_METRICS_NAMESPACE = 'EdaKit';
@@ -82,11 +85,11 @@ export interface ConsumerFunctionProps {
   readonly tracing?: lambda.Tracing;
 
   /**
-   * Bundling options merged over the kit's: minified, ES2022 for the runtime, `@aws-sdk/*` external, local esbuild.
+   * How the entry is bundled by the local esbuild.
    *
-   * @default - the kit's bundling
+   * @default - minified, no source map, `@aws-sdk/*` external (the runtime provides it)
    */
-  readonly bundling?: nodejs.BundlingOptions;
+  readonly bundling?: BundlingOptions;
 
   /**
    * A description of the function.
@@ -140,7 +143,7 @@ export class ConsumerFunction extends Construct {
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: props.entry,
-      handler: props.handler ?? 'handler',
+      handler: `index.${props.handler ?? 'handler'}`,
       runtime: CONSUMER_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       timeout: this.timeout,
@@ -155,15 +158,19 @@ export class ConsumerFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: this.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: this.metricsNamespace,
       },
-      bundling: {
-        minify: true,
-        target: 'es2022',
-        externalModules: ['@aws-sdk/*'],
-        forceDockerBundling: false,
-        ...props.bundling,
-      },
+      code: esbuildCode(props.entry, CONSUMER_RUNTIME, props.bundling),
     });
     // The role must hold its log permissions before the function is created, or the first logs can be lost.
     this.function.node.addDependency(this.role);
+
+    if ((props.tracing ?? lambda.Tracing.DISABLED) !== lambda.Tracing.ACTIVE) {
+      Validations.of(this.function).acknowledge({
+        id: 'Serverless-LambdaTracing',
+        reason:
+          'X-Ray tracing is opt-in (ConsumerFunctionProps.tracing): it is billed per trace and needs ' +
+          'xray:PutTraceSegments on "*". Every log line carries the correlation ID and the record identity, and ' +
+          'the runtime emits EMF metrics per record.',
+      });
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { Annotations, Duration } from 'aws-cdk-lib';
+import { Annotations, Duration, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -185,6 +185,29 @@ export class QueueConsumer extends Construct {
       reportBatchItemFailures: true,
     });
     this.function.addEventSource(this.eventSource);
+
+    Validations.of(this.function).acknowledge(
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'The SQS event source invokes the function synchronously: a failed message returns to the queue and, ' +
+          'after maxReceiveCount receives, SQS moves it to the deadLetterQueue. An async-invocation DLQ would never receive anything.',
+      },
+      {
+        id: 'Serverless-LambdaEventSourceMappingDestination',
+        reason:
+          'SQS event source mappings do not support on-failure destinations; the queue redrive policy to the ' +
+          'deadLetterQueue is the failure destination for SQS.',
+      },
+    );
+    if (this.deadLetterQueue instanceof sqs.Queue) {
+      Validations.of(this.deadLetterQueue).acknowledge({
+        id: 'Serverless-SQSRedrivePolicy',
+        reason:
+          'This is the dead-letter queue: the last stop for messages. An alarm fires on its first message; ' +
+          'a redrive back to the source queue is an operator action, not a policy.',
+      });
+    }
   }
 
   /** The consumer's service name in logs and business metrics. */

@@ -1,4 +1,4 @@
-import { Annotations, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -275,6 +275,26 @@ export class StreamConsumer extends Construct {
     this.idempotencyTable.grantIdempotency(fn);
     failureQueue.grantSendMessages(fn);
     fn.addEnvironment(DEAD_LETTER_QUEUE_URL_ENV, failureQueue.queueUrl);
+    Validations.of(failureQueue).acknowledge(
+      {
+        id: 'AwsSolutions-SQS3',
+        reason:
+          'This is a dead-letter queue: the on-failure destination of the Kinesis event source mapping, ' +
+          'and where the runtime sends records it can never process.',
+      },
+      {
+        id: 'Serverless-SQSRedrivePolicy',
+        reason:
+          'This is the failure queue, the last stop for records: an alarm fires on its first message, and a ' +
+          'replay from the stream is an operator action, not a policy.',
+      },
+    );
+    Validations.of(fn).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'The Kinesis event source invokes the function synchronously; records it gives up on go to the event ' +
+        "source mapping's on-failure destination (the failureQueue). An async-invocation DLQ would never receive anything.",
+    });
 
     const binding: StreamConsumerBinding = {
       name,

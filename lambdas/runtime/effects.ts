@@ -1,0 +1,97 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+
+/**
+ * Effects that are safe to repeat. Idempotency records stop most repeats, but not one that comes after a function
+ * died between its effect and the COMPLETED record: so every effect is itself conditional.
+ */
+export const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
+
+/** Writes `item` unless an item with its key exists. Returns whether this call created it. */
+export async function putIfAbsent(
+  tableName: string,
+  keyAttribute: string,
+  item: Record<string, unknown>,
+): Promise<boolean> {
+  return conditional(() =>
+    documentClient.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(#key)',
+        ExpressionAttributeNames: { '#key': keyAttribute },
+      }),
+    ),
+  );
+}
+
+/**
+ * Applies `update` to the item at `key` only if `sequence` is above the last sequence applied to it, and records
+ * `sequence` in the same write. Kinesis sequence numbers of one partition key grow; they are compared as strings
+ * of equal length, so they are zero-padded. Returns whether the update was applied.
+ */
+export async function applyIfNewer(options: {
+  readonly tableName: string;
+  readonly key: Record<string, unknown>;
+  readonly sequence: string;
+  /** An update expression clause to run with the sequence, e.g. `ADD stock :delta`. */
+  readonly update: string;
+  readonly values: Record<string, unknown>;
+}): Promise<boolean> {
+  return conditional(() =>
+    documentClient.send(
+      new UpdateCommand({
+        TableName: options.tableName,
+        Key: options.key,
+        UpdateExpression: `SET lastSequence = :sequence ${options.update}`,
+        ConditionExpression: 'attribute_not_exists(lastSequence) OR lastSequence < :sequence',
+        ExpressionAttributeValues: { ...options.values, ':sequence': options.sequence.padStart(64, '0') },
+      }),
+    ),
+  );
+}
+
+/**
+ * Adds to counters at `key` and records `marker` in the set `markerAttribute` in one conditional write, so the
+ * counters count each marker once. Returns whether the counters moved.
+ */
+export async function addOnce(options: {
+  readonly tableName: string;
+  readonly key: Record<string, unknown>;
+  readonly markerAttribute: string;
+  readonly marker: string;
+  readonly counters: Record<string, number>;
+}): Promise<boolean> {
+  const names: Record<string, string> = { '#markers': options.markerAttribute };
+  const values: Record<string, unknown> = { ':marker': options.marker, ':markers': new Set([options.marker]) };
+  const adds = Object.entries(options.counters).map(([counter, amount], index) => {
+    names[`#c${index}`] = counter;
+    values[`:c${index}`] = amount;
+    return `#c${index} :c${index}`;
+  });
+  return conditional(() =>
+    documentClient.send(
+      new UpdateCommand({
+        TableName: options.tableName,
+        Key: options.key,
+        UpdateExpression: `ADD ${[...adds, '#markers :markers'].join(', ')}`,
+        ConditionExpression: 'attribute_not_exists(#markers) OR NOT contains(#markers, :marker)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    ),
+  );
+}
+
+async function conditional(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    // By name: the class may come from another copy of the SDK than the one the caller loaded.
+    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}

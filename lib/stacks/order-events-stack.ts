@@ -1,0 +1,153 @@
+import * as path from 'node:path';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import { ConsumerFunction, type ConsumerFunctionProps } from '../consumer-function';
+import { IdempotencyTable } from '../idempotency-table';
+import { PipelineMonitoring } from '../monitoring/pipeline-monitoring';
+import { QueueConsumer } from '../queue-consumer';
+import { StreamConsumer } from '../stream-consumer';
+
+/** Properties of the {@link OrderEventsStack}. */
+export interface OrderEventsStackProps extends StackProps {
+  /** The stage (`dev`, `prod`...): part of every resource's name in logs and alarms. */
+  readonly stage: string;
+  /**
+   * An SNS topic ARN that every alarm notifies.
+   *
+   * @default - alarms without actions
+   */
+  readonly alarmTopicArn?: string;
+}
+
+const lambdasDir = path.join(__dirname, '..', '..', 'lambdas');
+const entry = (name: string) => path.join(lambdasDir, name, 'handler.ts');
+
+/**
+ * The order workflow, one use case per consumer: an order API publishes `OrderPlaced` to the `orders` queue (order
+ * processor), the `notifications` queue (notification sender) and the `order-events` stream (inventory updater,
+ * audit-log writer, real-time analytics), with one dashboard and the default alarms.
+ */
+export class OrderEventsStack extends Stack {
+  /** The order API function (producer). */
+  public readonly orderApi: ConsumerFunction;
+  /** The order API's URL; callers sign requests with SigV4 (IAM auth). */
+  public readonly orderApiUrl: lambda.FunctionUrl;
+  /** `orders` queue -> order processor. */
+  public readonly orders: QueueConsumer;
+  /** `notifications` queue -> notification sender. */
+  public readonly notifications: QueueConsumer;
+  /** `order-events` stream -> inventory updater, audit-log writer, analytics aggregator. */
+  public readonly orderEvents: StreamConsumer;
+  /** The pipeline's dashboard and alarms. */
+  public readonly monitoring: PipelineMonitoring;
+
+  constructor(scope: Construct, id: string, props: OrderEventsStackProps) {
+    super(scope, id, props);
+    // Keep data in production; let a development stack clean up after itself.
+    const removalPolicy = props.stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const functionDefaults = (name: string): ConsumerFunctionProps => ({
+      entry: entry(name),
+      serviceName: name,
+      timeout: Duration.seconds(30),
+      description: `${name} (${props.stage})`,
+    });
+
+    const idempotencyTable = new IdempotencyTable(this, 'Idempotency', { removalPolicy });
+    const table = (tableId: string, partitionKey: string, sortKey?: dynamodb.Attribute) =>
+      new dynamodb.Table(this, tableId, {
+        partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey,
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption: dynamodb.TableEncryption.AWS_MANAGED,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        removalPolicy,
+      });
+    const ordersTable = table('OrdersTable', 'orderId');
+    const sentEmailsTable = table('SentEmailsTable', 'messageId');
+    const inventoryTable = table('InventoryTable', 'sku');
+    const auditLogTable = table('AuditLogTable', 'eventId');
+    const analyticsTable = table('AnalyticsTable', 'minute', { name: 'slot', type: dynamodb.AttributeType.NUMBER });
+
+    this.orders = new QueueConsumer(this, 'Orders', {
+      functionProps: {
+        ...functionDefaults('order-processor'),
+        environment: { ORDERS_TABLE_NAME: ordersTable.tableName },
+      },
+      idempotencyTable,
+    });
+    ordersTable.grant(this.orders.function, 'dynamodb:PutItem');
+
+    this.notifications = new QueueConsumer(this, 'Notifications', {
+      functionProps: {
+        ...functionDefaults('notification-sender'),
+        environment: { SENT_EMAILS_TABLE_NAME: sentEmailsTable.tableName },
+      },
+      idempotencyTable,
+    });
+    sentEmailsTable.grant(this.notifications.function, 'dynamodb:PutItem');
+
+    this.orderEvents = new StreamConsumer(this, 'OrderEvents', {
+      idempotencyTable,
+      removalPolicy,
+      consumers: {
+        'inventory-updater': {
+          functionProps: {
+            ...functionDefaults('inventory-updater'),
+            environment: { INVENTORY_TABLE_NAME: inventoryTable.tableName },
+          },
+        },
+        'audit-log-writer': {
+          functionProps: {
+            ...functionDefaults('audit-log-writer'),
+            environment: { AUDIT_LOG_TABLE_NAME: auditLogTable.tableName },
+          },
+        },
+        'analytics-aggregator': {
+          functionProps: {
+            ...functionDefaults('analytics-aggregator'),
+            environment: { ANALYTICS_TABLE_NAME: analyticsTable.tableName },
+          },
+        },
+      },
+    });
+    inventoryTable.grant(this.orderEvents.consumer('inventory-updater').function, 'dynamodb:UpdateItem');
+    auditLogTable.grant(this.orderEvents.consumer('audit-log-writer').function, 'dynamodb:PutItem');
+    analyticsTable.grant(this.orderEvents.consumer('analytics-aggregator').function, 'dynamodb:UpdateItem');
+
+    this.orderApi = new ConsumerFunction(this, 'OrderApi', {
+      ...functionDefaults('order-api'),
+      timeout: Duration.seconds(10),
+      environment: {
+        ORDERS_QUEUE_URL: this.orders.queue.queueUrl,
+        NOTIFICATIONS_QUEUE_URL: this.notifications.queue.queueUrl,
+        ORDER_EVENTS_STREAM_NAME: this.orderEvents.stream.streamName,
+      },
+    });
+    this.orders.queue.grantSendMessages(this.orderApi.function);
+    this.notifications.queue.grantSendMessages(this.orderApi.function);
+    this.orderEvents.stream.grant(this.orderApi.function, 'kinesis:PutRecord', 'kinesis:PutRecords');
+    this.orderApiUrl = this.orderApi.function.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+    Validations.of(this.orderApi.function).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'The order API is invoked synchronously through its function URL: a failure is an HTTP 5xx to the caller, ' +
+        'who retries with the same orderId. There is no asynchronous invocation to dead-letter.',
+    });
+    new CfnOutput(this, 'OrderApiUrl', {
+      value: this.orderApiUrl.url,
+      description: 'POST an order here, signed with SigV4 (service lambda)',
+    });
+
+    const alarmTopic = props.alarmTopicArn
+      ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)
+      : undefined;
+    this.monitoring = new PipelineMonitoring(this, 'Monitoring', { alarmTopic })
+      .monitorQueueConsumer(this.orders)
+      .monitorQueueConsumer(this.notifications)
+      .monitorStreamConsumer(this.orderEvents)
+      .monitorIdempotencyTable(idempotencyTable);
+  }
+}
