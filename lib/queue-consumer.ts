@@ -166,8 +166,7 @@ export class QueueConsumer extends Construct {
         enforceSSL: true,
         retentionPeriod: props.retentionPeriod ?? Duration.days(4),
         visibilityTimeout:
-          props.visibilityTimeout ??
-          Duration.seconds(functionTimeout.toSeconds() * 6 + (props.maxBatchingWindow?.toSeconds() ?? 0)),
+          props.visibilityTimeout ?? defaultVisibilityTimeout(functionTimeout, props.maxBatchingWindow),
         deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
       });
     }
@@ -278,11 +277,15 @@ function validate(scope: Construct, props: QueueConsumerProps, fifo: boolean): v
 
   if (isResolvedDuration(props.visibilityTimeout) && isResolvedDuration(functionTimeout)) {
     validator.check(
-      props.visibilityTimeout.toSeconds() < functionTimeout.toSeconds(),
-      `visibilityTimeout must be at least the function timeout (${functionTimeout.toSeconds()} seconds), got ` +
-        `${props.visibilityTimeout.toSeconds()} seconds: a message would reappear while its batch is still running`,
+      props.visibilityTimeout.toMilliseconds() < functionTimeout.toMilliseconds(),
+      `visibilityTimeout must be at least the function timeout (${functionTimeout.toHumanString()}), got ` +
+        `${props.visibilityTimeout.toHumanString()}: a message would reappear while its batch is still running`,
     );
   }
+  validator.check(
+    !props.existingQueue && props.visibilityTimeout === undefined && functionTimeout.isUnresolved(),
+    'visibilityTimeout must be given when functionProps.timeout is a Token, got none: the default is derived from the function timeout',
+  );
 
   // An unresolved window may be non-zero at deploy time: allow the larger range then.
   const mayHaveWindow =
@@ -301,6 +304,19 @@ function validate(scope: Construct, props: QueueConsumerProps, fifo: boolean): v
   }
 
   validator.throwIfInvalid(scope, 'QueueConsumer');
+}
+
+/**
+ * Six times the function timeout plus the batching window, in whole seconds (AWS's recommendation). A window that is
+ * a Token counts as its maximum, 300 seconds, since CloudFormation cannot add it at deploy time.
+ */
+function defaultVisibilityTimeout(functionTimeout: Duration, maxBatchingWindow: Duration | undefined): Duration {
+  const windowSeconds = !maxBatchingWindow
+    ? 0
+    : maxBatchingWindow.isUnresolved()
+      ? 300
+      : maxBatchingWindow.toMilliseconds() / 1000;
+  return Duration.seconds(Math.ceil((functionTimeout.toMilliseconds() * 6) / 1000 + windowSeconds));
 }
 
 function describe(value: unknown): string {

@@ -316,6 +316,10 @@ export class StreamConsumer extends Construct {
         this.bindings.some((binding) => binding.name === name),
         `name must be unique within the stream, got '${name}' a second time`,
       )
+      .check(
+        !this.bindings.some((binding) => binding.name === name) && this.node.tryFindChild(name) !== undefined,
+        `name must not be one of the construct's own children (Stream, Idempotency), got '${name}'`,
+      )
       .integerInRange('batchSize', options.batchSize, 1, 10_000)
       .durationInRange('maxBatchingWindow', options.maxBatchingWindow, 0, 300)
       .integerInRange('retryAttempts', options.retryAttempts, 0, 10_000)
@@ -350,7 +354,7 @@ function validateStream(scope: Construct, props: StreamConsumerProps): void {
     for (const prop of newStreamProps) {
       validator.check(
         props[prop] !== undefined,
-        `${prop} cannot be combined with existingStream: set it on the existing stream itself`,
+        `${prop} cannot be combined with existingStream, got ${describe(props[prop])}: set it on the existing stream itself`,
       );
     }
   }
@@ -358,4 +362,10 @@ function validateStream(scope: Construct, props: StreamConsumerProps): void {
     .integerAtLeast('shardCount', props.shardCount, 1, " (up to the account's shard quota)")
     .durationInRange('retentionPeriod', props.retentionPeriod, 24 * 3_600, 8_760 * 3_600)
     .throwIfInvalid(scope, 'StreamConsumer');
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Duration) return value.toHumanString();
+  if (value instanceof Construct) return value.node.path;
+  return String(value);
 }
