@@ -6,6 +6,8 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, test } from 'vitest';
+import * as runtime from '../../../lambdas/runtime/consumer';
+import { IDEMPOTENCY_TABLE_NAME_ENV } from '../../../lib/idempotency-table';
 import {
   DEFAULT_METRIC_PERIOD,
   functionMetrics,
@@ -277,14 +279,11 @@ describe('metric factories of AWS resources', () => {
 });
 
 describe('the names the runtime kit and the constructs share', () => {
-  test('the dashboards read the business metrics under the names the runtime emits', async () => {
-    const runtime = await import('../../../lambdas/runtime/consumer');
+  test('the dashboards read the business metrics under the names the runtime emits', () => {
     expect(runtime.RECORD_METRIC_NAMES).toEqual(RECORD_METRIC_NAMES);
   });
 
-  test('the runtime reads the idempotency table from the variable the constructs set', async () => {
-    const runtime = await import('../../../lambdas/runtime/consumer');
-    const constructs = await import('../../../lib/idempotency-table');
-    expect(runtime.IDEMPOTENCY_TABLE_NAME_ENV).toBe(constructs.IDEMPOTENCY_TABLE_NAME_ENV);
+  test('the runtime reads the idempotency table from the variable the constructs set', () => {
+    expect(runtime.IDEMPOTENCY_TABLE_NAME_ENV).toBe(IDEMPOTENCY_TABLE_NAME_ENV);
   });
 });
