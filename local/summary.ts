@@ -15,7 +15,7 @@ function main(): void {
     console.log(`\nStack ${stack.stackName} (${path.relative(process.cwd(), stack.templateFile)})`);
     const table = new Table({
       head: ['source', 'consumer', 'settings', 'dead letters', 'alarms'],
-      colWidths: [30, 22, 42, 46, 8],
+      colWidths: [30, 22, 42, 48, 8],
       wordWrap: true,
       wrapOnWordBoundary: false,
       style: process.stdout.isTTY ? { head: ['cyan'] } : { head: [], border: [] },
