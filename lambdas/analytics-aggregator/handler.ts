@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { OrderPlacedSchema } from '../events/order-placed';
-import { addOnce, createStreamConsumer, requireEnv } from '../runtime';
+import { addOnce, createStreamConsumer, defineEventHandler, requireEnv } from '../runtime';
 
 const analyticsTable = requireEnv('ANALYTICS_TABLE_NAME');
 
@@ -12,16 +12,20 @@ export const SLOTS_PER_MINUTE = 8;
 
 /** Per-minute order count and revenue; each order counted once, however many events announce it. */
 export const handler = createStreamConsumer({
-  schema: OrderPlacedSchema,
-  idempotencyKey: 'orderId',
-  handleRecord: async (order) => {
-    await addOnce({
-      tableName: analyticsTable,
-      key: { minute: order.placedAt.slice(0, 16), slot: slotOf(order.orderId) },
-      markerAttribute: 'orderIds',
-      marker: order.orderId,
-      counters: { orderCount: 1, revenueCents: order.quantity * order.unitPriceCents },
-    });
+  events: {
+    OrderPlaced: defineEventHandler({
+      schema: OrderPlacedSchema,
+      idempotencyKey: 'orderId',
+      handle: async (order) => {
+        await addOnce({
+          tableName: analyticsTable,
+          key: { minute: order.placedAt.slice(0, 16), slot: slotOf(order.orderId) },
+          markerAttribute: 'orderIds',
+          marker: order.orderId,
+          counters: { orderCount: 1, revenueCents: order.quantity * order.unitPriceCents },
+        });
+      },
+    }),
   },
 });
 

@@ -1,5 +1,5 @@
 import { OrderPlacedSchema } from '../events/order-placed';
-import { applyIfNewer, createStreamConsumer, requireEnv } from '../runtime';
+import { applyIfNewer, createStreamConsumer, defineEventHandler, requireEnv } from '../runtime';
 
 const inventoryTable = requireEnv('INVENTORY_TABLE_NAME');
 
@@ -10,15 +10,19 @@ const inventoryTable = requireEnv('INVENTORY_TABLE_NAME');
  * idempotency record.
  */
 export const handler = createStreamConsumer({
-  schema: OrderPlacedSchema,
-  idempotencyKey: 'orderId',
-  handleRecord: async (order, source) => {
-    await applyIfNewer({
-      tableName: inventoryTable,
-      key: { sku: order.sku },
-      sequence: source.sequenceNumber ?? '0',
-      update: 'ADD reserved :quantity, orderCount :one',
-      values: { ':quantity': order.quantity, ':one': 1 },
-    });
+  events: {
+    OrderPlaced: defineEventHandler({
+      schema: OrderPlacedSchema,
+      idempotencyKey: 'orderId',
+      handle: async (order, { source }) => {
+        await applyIfNewer({
+          tableName: inventoryTable,
+          key: { sku: order.sku },
+          sequence: source.sequenceNumber ?? '0',
+          update: 'ADD reserved :quantity, orderCount :one',
+          values: { ':quantity': order.quantity, ':one': 1 },
+        });
+      },
+    }),
   },
 });

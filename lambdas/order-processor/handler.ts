@@ -1,23 +1,27 @@
 import { OrderPlacedSchema } from '../events/order-placed';
-import { createQueueConsumer, putIfAbsent, requireEnv } from '../runtime';
+import { createQueueConsumer, defineEventHandler, putIfAbsent, requireEnv } from '../runtime';
 
 const ordersTable = requireEnv('ORDERS_TABLE_NAME');
 
 /** Creates each order exactly once, keyed by its order ID: a producer's retry carries the same order ID. */
 export const handler = createQueueConsumer({
-  schema: OrderPlacedSchema,
-  idempotencyKey: 'orderId',
-  handleRecord: async (order) => {
-    await putIfAbsent(ordersTable, 'orderId', {
-      orderId: order.orderId,
-      customerId: order.customerId,
-      sku: order.sku,
-      quantity: order.quantity,
-      totalCents: order.quantity * order.unitPriceCents,
-      currency: order.currency,
-      status: 'CREATED',
-      placedAt: order.placedAt,
-      createdByEventId: order.eventId,
-    });
+  events: {
+    OrderPlaced: defineEventHandler({
+      schema: OrderPlacedSchema,
+      idempotencyKey: 'orderId',
+      handle: async (order) => {
+        await putIfAbsent(ordersTable, 'orderId', {
+          orderId: order.orderId,
+          customerId: order.customerId,
+          sku: order.sku,
+          quantity: order.quantity,
+          totalCents: order.quantity * order.unitPriceCents,
+          currency: order.currency,
+          status: 'CREATED',
+          placedAt: order.placedAt,
+          createdByEventId: order.eventId,
+        });
+      },
+    }),
   },
 });

@@ -1,54 +1,55 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { EventType, processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import { IdempotencyConfig, IdempotencyKeyError, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type {
   Context,
+  KinesisStreamBatchResponse,
   KinesisStreamEvent,
   KinesisStreamRecord,
   SQSBatchResponse,
   SQSEvent,
   SQSRecord,
 } from 'aws-lambda';
-import * as v from 'valibot';
-import { InvalidRecordError } from './errors';
+import type * as v from 'valibot';
+import { DeadLetterWriter } from './dead-letters';
+import { DuplicateOfFailedRecordError, PermanentError } from './errors';
+import { KeyedBatchProcessor } from './keyed-batch-processor';
+import { createLogger, RECORD_METRIC_NAMES } from './observability';
+import { type ParsedEvent, parseEvent } from './parse';
+import { type RecordBody, type RecordSource, readKinesisRecord, readSqsRecord, recordKey } from './records';
+
+export { RECORD_METRIC_NAMES } from './observability';
 
 /** The environment variable naming the idempotency table (set by the constructs). */
 export const IDEMPOTENCY_TABLE_NAME_ENV = 'IDEMPOTENCY_TABLE_NAME';
+/** The environment variable naming the consumer's dead-letter (or failure) queue URL (set by the constructs). */
+export const DEAD_LETTER_QUEUE_URL_ENV = 'DEAD_LETTER_QUEUE_URL';
 
-/** The business metrics every consumer emits; the constructs' dashboards read the same names. */
-export const RECORD_METRIC_NAMES = {
-  processed: 'ProcessedRecords',
-  duplicate: 'DuplicateRecords',
-  invalid: 'InvalidRecords',
-  failed: 'FailedRecords',
-  recordAge: 'RecordAge',
-} as const;
-
-/** Where a record came from: what a log line or a dead letter needs to find it again. */
-export interface RecordSource {
-  readonly kind: 'sqs' | 'kinesis';
-  /** SQS message ID, or Kinesis `shardId:sequenceNumber`. */
-  readonly id: string;
-  /** Kinesis sequence number. */
-  readonly sequenceNumber?: string;
-  /** Kinesis shard ID, from the event ID. */
-  readonly shardId?: string;
-  /** Kinesis partition key. */
-  readonly partitionKey?: string;
-  /** When the record reached the queue or stream, in epoch milliseconds. */
-  readonly arrivedAtMs: number;
+/** What an event handler is given besides its event. */
+export interface RecordContext {
+  /** Where the record came from. */
+  readonly source: RecordSource;
+  /** A logger whose lines carry the correlation ID and the record's identity. */
+  readonly logger: Logger;
+  /** The Lambda invocation's context. */
+  readonly lambdaContext: Context;
 }
 
-/** How a per-record function becomes a batch consumer. */
-export interface ConsumerOptions<TSchema extends v.GenericSchema> {
-  /** The schema every record's body must satisfy. */
+/** How one event type is validated, identified and applied. */
+export interface EventHandler<TSchema extends v.GenericSchema = v.GenericSchema> {
+  /** The schema every event of this type must satisfy. */
   readonly schema: TSchema;
-  /** The business field that identifies an effect (`orderId`, `eventId`): the idempotency key. */
+  /**
+   * The business field that identifies the event's effect (`orderId`, `eventId`): the idempotency key. Never the
+   * message ID: a producer's retry is a new message with a new ID and the same effect.
+   */
   readonly idempotencyKey: keyof v.InferOutput<TSchema> & string;
-  /** Applies the record's effect. Runs at most once per key while its idempotency record lives. */
-  readonly handleRecord: (event: v.InferOutput<TSchema>, source: RecordSource) => Promise<void>;
+  /** Applies the event's effect. It must itself be safe to repeat: see the effect helpers. */
+  readonly handle: (event: v.InferOutput<TSchema>, context: RecordContext) => Promise<void>;
   /**
    * How long a completed key is remembered, in seconds.
    *
@@ -57,113 +58,353 @@ export interface ConsumerOptions<TSchema extends v.GenericSchema> {
   readonly expiresAfterSeconds?: number;
 }
 
-/** A Lambda handler for a batch event with partial batch responses. */
-export type BatchHandler<TEvent> = (event: TEvent, context: Context) => Promise<SQSBatchResponse>;
-
-/** Turns a per-record function into an idempotent, validated, observable SQS batch consumer. */
-export function createQueueConsumer<TSchema extends v.GenericSchema>(
-  options: ConsumerOptions<TSchema>,
-): BatchHandler<SQSEvent> {
-  return createConsumer(EventType.SQS, options, (record: SQSRecord) => ({
-    body: record.body,
-    source: {
-      kind: 'sqs',
-      id: record.messageId,
-      arrivedAtMs: Number(record.attributes.SentTimestamp),
-    },
-  }));
+/** Declares an event handler with its event type inferred from the schema. */
+export function defineEventHandler<TSchema extends v.GenericSchema>(handler: EventHandler<TSchema>): EventHandler<TSchema> {
+  return handler;
 }
 
-/** Turns a per-record function into an idempotent, validated, observable Kinesis batch consumer. */
-export function createStreamConsumer<TSchema extends v.GenericSchema>(
-  options: ConsumerOptions<TSchema>,
-): BatchHandler<KinesisStreamEvent> {
-  return createConsumer(EventType.KinesisDataStreams, options, (record: KinesisStreamRecord) => {
-    const shardId = record.eventID.split(':')[0];
-    return {
-      body: Buffer.from(record.kinesis.data, 'base64').toString('utf8'),
-      source: {
-        kind: 'kinesis',
-        id: `${shardId}:${record.kinesis.sequenceNumber}`,
-        shardId,
-        sequenceNumber: record.kinesis.sequenceNumber,
-        partitionKey: record.kinesis.partitionKey,
-        arrivedAtMs: record.kinesis.approximateArrivalTimestamp * 1000,
-      },
-    };
-  });
+/** How a set of event handlers becomes a batch consumer. */
+export interface ConsumerOptions {
+  /** The handler of each event type, by the value of the event's `type` field. */
+  // biome-ignore lint/suspicious/noExplicitAny: each handler has its own schema; defineEventHandler checks each.
+  readonly events: Readonly<Record<string, EventHandler<any>>>;
+  /**
+   * The consumer's name: part of every idempotency key, so two consumers never share records.
+   *
+   * @default - `POWERTOOLS_SERVICE_NAME`, else `consumer`
+   */
+  readonly name?: string;
+  /**
+   * The largest body accepted; a larger one is a permanent error.
+   *
+   * @default 262144 (256 KiB)
+   */
+  readonly maxBodyBytes?: number;
+  /**
+   * How many keys (SQS: idempotency keys; Kinesis: partition keys) are processed at once.
+   *
+   * @default 10
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * The event field whose value is logged as the correlation ID.
+   *
+   * @default 'eventId'
+   */
+  readonly correlationIdField?: string;
+  /**
+   * The idempotency table.
+   *
+   * @default - the `IDEMPOTENCY_TABLE_NAME` environment variable
+   */
+  readonly idempotencyTableName?: string;
+  /**
+   * The queue that receives records that can never succeed.
+   *
+   * @default - the `DEAD_LETTER_QUEUE_URL` environment variable
+   */
+  readonly deadLetterQueueUrl?: string;
+  /**
+   * Keep completed idempotency records of this execution environment in memory, so a duplicate in a later
+   * invocation costs no DynamoDB request.
+   *
+   * @default true
+   */
+  readonly useLocalCache?: boolean;
+  /**
+   * The DynamoDB client for idempotency records.
+   *
+   * @default - a client from the environment's configuration
+   */
+  readonly dynamoDBClient?: DynamoDBClient;
+  /**
+   * The SQS client for dead letters.
+   *
+   * @default - a client from the environment's configuration
+   */
+  readonly sqsClient?: SQSClient;
+  /**
+   * The logger.
+   *
+   * @default - a Powertools logger that redacts personal data
+   */
+  readonly logger?: Logger;
+  /**
+   * The metrics publisher.
+   *
+   * @default - Powertools metrics (namespace and service from the environment)
+   */
+  readonly metrics?: Metrics;
 }
 
-function createConsumer<TSchema extends v.GenericSchema, TRecord, TEvent extends { Records: TRecord[] }>(
-  eventType: (typeof EventType)[keyof typeof EventType],
-  options: ConsumerOptions<TSchema>,
-  read: (record: TRecord) => { body: string; source: RecordSource },
-): BatchHandler<TEvent> {
-  const logger = new Logger();
-  const metrics = new Metrics();
-  const processor = new BatchProcessor(eventType);
-  // One persistence layer per function: sharing one between functions silently turns idempotency off.
-  const persistenceStore = new DynamoDBPersistenceLayer({ tableName: requireEnv(IDEMPOTENCY_TABLE_NAME_ENV) });
-  const config = new IdempotencyConfig({
-    eventKeyJmesPath: options.idempotencyKey,
-    throwOnNoIdempotencyKey: true,
-    expiresAfterSeconds: options.expiresAfterSeconds ?? 86_400,
-  });
-  let applied = false;
-  const applyOnce = makeIdempotent(
-    async (event: v.InferOutput<TSchema>, source: RecordSource) => {
-      applied = true;
-      await options.handleRecord(event, source);
-      return { applied: true };
-    },
-    { persistenceStore, config },
-  );
+/** A Lambda handler for SQS events with partial batch responses. */
+export type QueueBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+/** A Lambda handler for Kinesis events with partial batch responses. */
+export type StreamBatchHandler = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse>;
 
-  const handleRecord = async (record: TRecord) => {
-    const { body, source } = read(record);
+/**
+ * Turns event handlers into an SQS batch consumer. Standard queues: records with different idempotency keys run in
+ * parallel (bounded). FIFO queues (detected from the queue ARN): Powertools' FIFO processor, in order, a message
+ * group stopping at its first failure.
+ */
+export function createQueueConsumer(options: ConsumerOptions): QueueBatchHandler {
+  const consumer = new BatchConsumer(options);
+  const standard = new KeyedBatchProcessor(EventType.SQS, consumer.maxConcurrency);
+  const fifo = new SqsFifoPartialProcessorAsync();
+  return async (event, context) => {
+    const isFifo = event.Records[0]?.eventSourceARN.endsWith('.fifo') ?? false;
+    return consumer.run(event.Records, readSqsRecord, context, (prepared) => {
+      if (isFifo) return { processor: fifo, options: { skipGroupOnError: true } };
+      // Records with the same idempotency key run in one group, one after another: a duplicate is settled by the
+      // first without touching the store.
+      return { processor: standard.groupBy((record) => prepared.get(recordKey(record))?.dedupeKey ?? recordKey(record)) };
+    }) as Promise<SQSBatchResponse>;
+  };
+}
+
+/**
+ * Turns event handlers into a Kinesis batch consumer: records with the same partition key run one after another
+ * in arrival order; different partition keys run in parallel (bounded). After a failure, the rest of that key's
+ * records are reported failed with it, and the response names the failed sequence numbers.
+ */
+export function createStreamConsumer(options: ConsumerOptions): StreamBatchHandler {
+  const consumer = new BatchConsumer(options);
+  const processor = new KeyedBatchProcessor(EventType.KinesisDataStreams, consumer.maxConcurrency);
+  return async (event, context) =>
+    consumer.run(event.Records, readKinesisRecord, context, (prepared) => ({
+      processor: processor.groupBy(orderingGroups(event.Records, prepared)),
+    })) as Promise<KinesisStreamBatchResponse>;
+}
+
+/** A record after the checks that need no I/O. */
+interface PreparedRecord {
+  readonly body: RecordBody;
+  readonly parsed?: ParsedEvent;
+  readonly dedupeKey?: string;
+  readonly error?: Error;
+}
+
+interface IdempotentHandler {
+  readonly handler: EventHandler;
+  readonly config: IdempotencyConfig;
+  /** Applies the event unless its key completed before; resolves to whether the handler ran now. */
+  readonly apply: (event: Record<string, unknown>, context: RecordContext) => Promise<boolean>;
+}
+
+type BatchRecord = SQSRecord | KinesisStreamRecord;
+
+class BatchConsumer {
+  public readonly maxConcurrency: number;
+  private readonly maxBodyBytes: number;
+  private readonly correlationIdField: string;
+  private readonly logger: Logger;
+  private readonly metrics: Metrics;
+  private readonly deadLetters: DeadLetterWriter;
+  private readonly handlers = new Map<string, IdempotentHandler>();
+  private readonly schemas: Record<string, EventHandler> = {};
+
+  constructor(options: ConsumerOptions) {
+    this.maxConcurrency = options.maxConcurrency ?? 10;
+    this.maxBodyBytes = options.maxBodyBytes ?? 256 * 1024;
+    this.correlationIdField = options.correlationIdField ?? 'eventId';
+    this.logger = options.logger ?? createLogger();
+    this.metrics = options.metrics ?? new Metrics();
+    this.deadLetters = new DeadLetterWriter(
+      options.sqsClient ?? new SQSClient({}),
+      options.deadLetterQueueUrl ?? requireEnv(DEAD_LETTER_QUEUE_URL_ENV),
+    );
+    const tableName = options.idempotencyTableName ?? requireEnv(IDEMPOTENCY_TABLE_NAME_ENV);
+    const name = options.name ?? process.env.POWERTOOLS_SERVICE_NAME ?? 'consumer';
+    for (const [type, handler] of Object.entries(options.events)) {
+      this.handlers.set(type, this.makeIdempotentHandler(type, handler, tableName, name, options));
+      this.schemas[type] = handler;
+    }
+    if (this.handlers.size === 0) throw new Error('A consumer needs at least one event handler in `events`');
+  }
+
+  /** Processes one batch and returns its partial batch response. */
+  public async run<TRecord extends BatchRecord>(
+    records: TRecord[],
+    read: (record: TRecord) => RecordBody,
+    context: Context,
+    choose: (prepared: Map<string, PreparedRecord>) => {
+      processor: KeyedBatchProcessor | SqsFifoPartialProcessorAsync;
+      options?: object;
+    },
+  ): Promise<SQSBatchResponse | KinesisStreamBatchResponse> {
+    for (const { config } of this.handlers.values()) config.registerLambdaContext(context);
+    this.logger.addContext(context);
+    const prepared = new Map(records.map((record) => [recordKey(record), this.prepare(read(record))]));
+    // Outcome of each idempotency key in this batch: a later duplicate follows the first without a request.
+    const settled = new Map<string, 'done' | 'failed'>();
+    const { processor, options } = choose(prepared);
     try {
-      const event = parseBody(options.schema, body);
-      applied = false;
-      await applyOnce(event, source);
-      metrics.addMetric(applied ? RECORD_METRIC_NAMES.processed : RECORD_METRIC_NAMES.duplicate, MetricUnit.Count, 1);
-      metrics.addMetric(RECORD_METRIC_NAMES.recordAge, MetricUnit.Milliseconds, Date.now() - source.arrivedAtMs);
+      return await processPartialResponse(
+        { Records: records } as SQSEvent,
+        (record: BatchRecord) => this.process(prepared.get(recordKey(record)) as PreparedRecord, settled, context),
+        processor,
+        { context, throwOnFullBatchFailure: false, ...options } as never,
+      );
+    } finally {
+      this.metrics.publishStoredMetrics();
+    }
+  }
+
+  private prepare(body: RecordBody): PreparedRecord {
+    try {
+      const parsed = parseEvent(body.bytes, this.schemas, this.maxBodyBytes);
+      return { body, parsed, dedupeKey: `${parsed.type}#${parsed.key}` };
     } catch (error) {
-      const invalid = error instanceof InvalidRecordError;
-      metrics.addMetric(invalid ? RECORD_METRIC_NAMES.invalid : RECORD_METRIC_NAMES.failed, MetricUnit.Count, 1);
-      logger.error('Record failed', { record: source, error });
+      return { body, error: error as Error };
+    }
+  }
+
+  private async process(record: PreparedRecord, settled: Map<string, 'done' | 'failed'>, lambdaContext: Context): Promise<void> {
+    const { body, parsed, dedupeKey } = record;
+    const context = this.recordContext(body.source, parsed, lambdaContext);
+    if (!parsed || !dedupeKey) return this.deadLetter(body, record.error as Error, context.logger);
+
+    const earlier = settled.get(dedupeKey);
+    if (earlier === 'done') return this.count(RECORD_METRIC_NAMES.duplicate);
+    if (earlier === 'failed') throw new DuplicateOfFailedRecordError(parsed.key);
+
+    const idempotent = this.handlers.get(parsed.type) as IdempotentHandler;
+    try {
+      const ranNow = await idempotent.apply(parsed.event, context);
+      settled.set(dedupeKey, 'done');
+      this.count(ranNow ? RECORD_METRIC_NAMES.processed : RECORD_METRIC_NAMES.duplicate);
+      if (ranNow) {
+        this.metrics.addMetric(RECORD_METRIC_NAMES.recordAge, MetricUnit.Milliseconds, Date.now() - body.source.arrivedAtMs);
+      }
+    } catch (error) {
+      if (isPermanent(error)) {
+        settled.set(dedupeKey, 'done');
+        return this.deadLetter(body, error as Error, context.logger);
+      }
+      settled.set(dedupeKey, 'failed');
+      this.count(RECORD_METRIC_NAMES.failed);
+      context.logger.error('Record failed; the platform will retry it', { error: error as Error });
       throw error;
     }
-  };
+  }
 
-  return async (event: TEvent, context: Context) => {
-    config.registerLambdaContext(context);
-    logger.addContext(context);
+  private async deadLetter(body: RecordBody, reason: Error, logger: Logger): Promise<void> {
     try {
-      // Sequential: records of one batch keep their order, and two records with one key never race.
-      return await processPartialResponse(event as never, handleRecord as never, processor, {
-        context,
-        processInParallel: false,
-        throwOnFullBatchFailure: false,
+      await this.deadLetters.send(body.bytes, body.source, reason);
+    } catch (sendError) {
+      this.count(RECORD_METRIC_NAMES.failed);
+      logger.error('Record could not be dead-lettered; the platform will retry it', {
+        reason: reason.message,
+        error: sendError as Error,
       });
-    } finally {
-      metrics.publishStoredMetrics();
+      throw sendError;
     }
-  };
+    this.count(RECORD_METRIC_NAMES.invalid);
+    logger.warn('Record sent to the dead-letter queue', { reason: `${reason.name}: ${reason.message}` });
+  }
+
+  private recordContext(source: RecordSource, parsed: ParsedEvent | undefined, lambdaContext: Context): RecordContext {
+    const correlationId = parsed?.event[this.correlationIdField] ?? source.id;
+    let logger: Logger | undefined;
+    const parent = this.logger;
+    return {
+      source,
+      lambdaContext,
+      // Created on first use: most records never log.
+      get logger() {
+        logger ??= parent.createChild({
+          persistentKeys: { correlation_id: String(correlationId), record: { ...source } },
+        });
+        return logger;
+      },
+    };
+  }
+
+  private count(metricName: string): void {
+    this.metrics.addMetric(metricName, MetricUnit.Count, 1);
+  }
+
+  private makeIdempotentHandler(
+    type: string,
+    handler: EventHandler,
+    tableName: string,
+    consumerName: string,
+    options: ConsumerOptions,
+  ): IdempotentHandler {
+    // One persistence layer per idempotent function: sharing one between functions with different configs
+    // silently turns idempotency off.
+    const persistenceStore = new DynamoDBPersistenceLayer({
+      tableName,
+      ...(options.dynamoDBClient ? { awsSdkV3Client: options.dynamoDBClient } : {}),
+    });
+    const config = new IdempotencyConfig({
+      eventKeyJmesPath: handler.idempotencyKey,
+      throwOnNoIdempotencyKey: true,
+      expiresAfterSeconds: handler.expiresAfterSeconds ?? 86_400,
+      useLocalCache: options.useLocalCache ?? true,
+    });
+    const ranNow = new WeakSet<RecordContext>();
+    const applyOnce = makeIdempotent(
+      async (event: Record<string, unknown>, context: RecordContext) => {
+        ranNow.add(context);
+        await handler.handle(event, context);
+        return true;
+      },
+      {
+        persistenceStore,
+        config,
+        // The consumer and event type in every key, so two consumers (or types) never share a record.
+        keyPrefix: `${process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'local'}.${consumerName}.${type}`,
+      },
+    );
+    return {
+      handler,
+      config,
+      apply: async (event, context) => {
+        await applyOnce(event, context);
+        return ranNow.has(context);
+      },
+    };
+  }
 }
 
-function parseBody<TSchema extends v.GenericSchema>(schema: TSchema, body: string): v.InferOutput<TSchema> {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    throw new InvalidRecordError('the body is not valid JSON');
+/**
+ * Kinesis ordering groups: records of one partition key stay in one group, in order; and a partition key is
+ * merged with every other key that shares an idempotency key with it, so the first of two duplicates always
+ * runs before the second in the same group (never in two groups waiting on each other).
+ */
+function orderingGroups(
+  records: KinesisStreamRecord[],
+  prepared: Map<string, PreparedRecord>,
+): (record: BatchRecord) => string {
+  const parent = new Map<string, string>();
+  const find = (node: string): string => {
+    let root = node;
+    while (parent.get(root) !== root) root = parent.get(root) ?? root;
+    parent.set(node, root);
+    return root;
+  };
+  const add = (node: string) => {
+    if (!parent.has(node)) parent.set(node, node);
+  };
+  for (const record of records) {
+    const partition = `p:${record.kinesis.partitionKey}`;
+    add(partition);
+    const dedupeKey = prepared.get(recordKey(record))?.dedupeKey;
+    if (dedupeKey) {
+      add(`k:${dedupeKey}`);
+      parent.set(find(`k:${dedupeKey}`), find(partition));
+    }
   }
-  const result = v.safeParse(schema, json);
-  if (!result.success) {
-    const issues = result.issues.map((issue) => `${v.getDotPath(issue) ?? '(root)'}: ${issue.message}`);
-    throw new InvalidRecordError(`the body does not match the schema: ${issues.join('; ')}`);
-  }
-  return result.output;
+  return (record) => find(`p:${(record as KinesisStreamRecord).kinesis.partitionKey}`);
+}
+
+function isPermanent(error: unknown): boolean {
+  return (
+    error instanceof PermanentError ||
+    error instanceof IdempotencyKeyError ||
+    (error instanceof Error && error.cause instanceof PermanentError)
+  );
 }
 
 /** Reads a variable the constructs set, failing loudly at cold start when it is missing. */
