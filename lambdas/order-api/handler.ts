@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import * as v from 'valibot';
 import { ORDER_PLACED, type OrderPlaced, PlaceOrderRequestSchema } from '../events/order-placed';
@@ -14,7 +15,8 @@ const MAX_BODY_BYTES = 16 * 1024;
 
 const logger = new Logger();
 const sqs = new SQSClient({});
-const kinesis = new KinesisClient({});
+// HTTP/1.1: PutRecord needs no HTTP/2, and Kinesis emulators do not speak it.
+const kinesis = new KinesisClient({ requestHandler: new NodeHttpHandler() });
 
 /**
  * The order API: validates a request to place an order, assigns the event its `eventId`, and publishes

@@ -1,0 +1,484 @@
+import { randomUUID } from 'node:crypto';
+import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { KinesisStreamBatchResponse, SQSBatchResponse } from 'aws-lambda';
+import * as v from 'valibot';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { OrderPlacedSchema } from '../../../lambdas/events/order-placed';
+import {
+  createQueueConsumer,
+  createStreamConsumer,
+  DEAD_LETTER_ATTRIBUTES,
+  defineEventHandler,
+  PermanentError,
+  putIfAbsent,
+  type RecordContext,
+} from '../../../lambdas/runtime';
+import { createQueue, createTable, emulatorClients } from '../../helpers/emulators';
+import {
+  FIFO_QUEUE_ARN,
+  kinesisEvent,
+  kinesisRecord,
+  lambdaContext,
+  orderPlaced,
+  sqsEvent,
+  sqsRecord,
+} from '../../helpers/records';
+
+const endpoints = {
+  dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
+  sqs: process.env.AWS_ENDPOINT_URL_SQS as string,
+  kinesis: process.env.AWS_ENDPOINT_URL_KINESIS as string,
+};
+
+/** A DynamoDB client that counts the requests it sends, by command. */
+function countingClient(): { client: DynamoDBClient; requests: string[] } {
+  const { dynamodb: client } = emulatorClients(endpoints);
+  const requests: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      requests.push(context.commandName as string);
+      return next(args);
+    },
+    { step: 'initialize', name: 'countRequests' },
+  );
+  return { client, requests };
+}
+
+interface Harness {
+  readonly tableName: string;
+  readonly effectsTable: string;
+  readonly deadLetterQueueUrl: string;
+  readonly sqs: SQSClient;
+  readonly dynamodb: DynamoDBClient;
+}
+
+async function harness(fifo = false): Promise<Harness> {
+  const clients = emulatorClients(endpoints);
+  const id = randomUUID().slice(0, 8);
+  const tableName = `idempotency-${id}`;
+  const effectsTable = `effects-${id}`;
+  await createTable(clients.dynamodb, tableName, 'id');
+  await createTable(clients.dynamodb, effectsTable, 'key');
+  const deadLetterQueueUrl = await createQueue(
+    clients.sqs,
+    fifo ? `dead-letters-${id}.fifo` : `dead-letters-${id}`,
+    fifo ? { FifoQueue: 'true' } : {},
+  );
+  return { tableName, effectsTable, deadLetterQueueUrl, sqs: clients.sqs, dynamodb: clients.dynamodb };
+}
+
+async function deadLetters(h: Harness) {
+  const messages = [];
+  for (;;) {
+    const { Messages = [] } = await h.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: h.deadLetterQueueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+        WaitTimeSeconds: 0,
+      }),
+    );
+    if (Messages.length === 0) return messages;
+    messages.push(...Messages);
+  }
+}
+
+async function effects(h: Harness): Promise<Record<string, unknown>[]> {
+  const { Items = [] } = await h.dynamodb.send(new ScanCommand({ TableName: h.effectsTable }));
+  return Items.map((item) =>
+    Object.fromEntries(Object.entries(item).map(([k, value]) => [k, Object.values(value)[0]])),
+  );
+}
+
+/** An order consumer whose effect is a conditional write keyed by order ID, and which counts its runs. */
+function orderConsumer(h: Harness, overrides: { fail?: (orderId: string) => Error | undefined } = {}) {
+  const runs: string[] = [];
+  const counting = countingClient();
+  const events = {
+    OrderPlaced: defineEventHandler({
+      schema: OrderPlacedSchema,
+      idempotencyKey: 'orderId',
+      handle: async (order: v.InferOutput<typeof OrderPlacedSchema>, _context: RecordContext) => {
+        runs.push(order.orderId);
+        const failure = overrides.fail?.(order.orderId);
+        if (failure) throw failure;
+        await putIfAbsent(h.effectsTable, 'key', { key: order.orderId, eventId: order.eventId });
+      },
+    }),
+  };
+  const options = {
+    events,
+    name: `orders-${randomUUID()}`,
+    idempotencyTableName: h.tableName,
+    deadLetterQueueUrl: h.deadLetterQueueUrl,
+    dynamoDBClient: counting.client,
+    sqsClient: h.sqs,
+  };
+  return {
+    runs,
+    requests: counting.requests,
+    queue: createQueueConsumer(options),
+    stream: createStreamConsumer(options),
+  };
+}
+
+describe('queue consumer idempotency', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await harness();
+  });
+
+  test('GIVEN the same payload twice in two invocations THEN the effect runs once and the second is a duplicate', async () => {
+    const consumer = orderConsumer(h);
+    const order = orderPlaced();
+    const body = JSON.stringify(order);
+
+    const first = await consumer.queue(sqsEvent([sqsRecord(body)]), lambdaContext());
+    const second = await consumer.queue(sqsEvent([sqsRecord(body)]), lambdaContext());
+
+    expect(first).toEqual({ batchItemFailures: [] });
+    expect(second).toEqual({ batchItemFailures: [] });
+    expect(consumer.runs).toEqual([order.orderId]);
+    expect((await effects(h)).filter((e) => e.key === order.orderId)).toHaveLength(1);
+  });
+
+  test('GIVEN a producer retry (new message ID, new event ID, same order ID) THEN the effect runs once', async () => {
+    const consumer = orderConsumer(h);
+    const order = orderPlaced();
+    const retry = { ...order, eventId: randomUUID() };
+
+    await consumer.queue(sqsEvent([sqsRecord(JSON.stringify(order))]), lambdaContext());
+    await consumer.queue(sqsEvent([sqsRecord(JSON.stringify(retry))]), lambdaContext());
+
+    expect(consumer.runs).toEqual([order.orderId]);
+    const created = (await effects(h)).filter((e) => e.key === order.orderId);
+    expect(created).toEqual([{ key: order.orderId, eventId: order.eventId }]);
+  });
+
+  test('GIVEN the same key twice in one batch THEN one run, both succeed, and the duplicate costs no request', async () => {
+    const consumer = orderConsumer(h);
+    const order = orderPlaced();
+    const others = [orderPlaced(), orderPlaced()];
+    const batch = [order, others[0], { ...order, eventId: randomUUID() }, others[1], order].map((event) =>
+      sqsRecord(JSON.stringify(event)),
+    );
+
+    const response = await consumer.queue(sqsEvent(batch), lambdaContext());
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(consumer.runs.sort()).toEqual([order.orderId, others[0].orderId, others[1].orderId].sort());
+    // 3 new keys x (PutItem + UpdateItem); the two in-batch duplicates add nothing.
+    expect(consumer.requests.sort()).toEqual(
+      [...Array(3).fill('PutItemCommand'), ...Array(3).fill('UpdateItemCommand')].sort(),
+    );
+  });
+
+  test('GIVEN two consumers in one process with different keys THEN each keeps its own idempotency records', async () => {
+    // Sharing one persistence layer between two idempotent functions silently turns idempotency off: the second
+    // configuration overwrites the first. Each consumer (and each event type) must have its own.
+    const byOrder = orderConsumer(h);
+    const byEvent = createQueueConsumer({
+      events: {
+        OrderPlaced: defineEventHandler({
+          schema: OrderPlacedSchema,
+          idempotencyKey: 'eventId',
+          handle: async (order) => {
+            byEventRuns.push(order.eventId);
+          },
+        }),
+      },
+      name: `audit-${randomUUID()}`,
+      idempotencyTableName: h.tableName,
+      deadLetterQueueUrl: h.deadLetterQueueUrl,
+      sqsClient: h.sqs,
+    });
+    const byEventRuns: string[] = [];
+    const order = orderPlaced();
+    const event = sqsEvent([sqsRecord(JSON.stringify(order))]);
+
+    for (let round = 0; round < 2; round++) {
+      await byOrder.queue(event, lambdaContext());
+      await byEvent(event, lambdaContext());
+    }
+
+    expect(byOrder.runs).toEqual([order.orderId]);
+    expect(byEventRuns).toEqual([order.eventId]);
+  });
+});
+
+describe('queue consumer failures', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await harness();
+  });
+
+  test('GIVEN permanent and transient failures THEN permanent ones go to the DLQ at once and only transient ones are retried', async () => {
+    const transientOrder = orderPlaced();
+    const permanentOrder = orderPlaced();
+    const consumer = orderConsumer(h, {
+      fail: (orderId) =>
+        orderId === transientOrder.orderId
+          ? new Error('DynamoDB throttled')
+          : orderId === permanentOrder.orderId
+            ? new PermanentError('the SKU is discontinued')
+            : undefined,
+    });
+    const valid = orderPlaced();
+    const records = {
+      valid: sqsRecord(JSON.stringify(valid)),
+      malformed: sqsRecord('{"type":"OrderPlaced",'),
+      notAnObject: sqsRecord('[1,2,3]'),
+      unknownType: sqsRecord(JSON.stringify({ ...orderPlaced(), type: 'OrderShipped' })),
+      schema: sqsRecord(JSON.stringify({ ...orderPlaced(), quantity: 'two' })),
+      missingKey: sqsRecord(JSON.stringify({ ...orderPlaced(), orderId: undefined })),
+      oversize: sqsRecord(JSON.stringify({ ...orderPlaced(), customerId: 'x'.repeat(300 * 1024) })),
+      transient: sqsRecord(JSON.stringify(transientOrder)),
+      permanent: sqsRecord(JSON.stringify(permanentOrder)),
+    };
+
+    const response = (await consumer.queue(sqsEvent(Object.values(records)), lambdaContext())) as SQSBatchResponse;
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: records.transient.messageId }]);
+    const letters = await deadLetters(h);
+    const byRecordId = new Map(
+      letters.map((m) => [m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.recordId]?.StringValue, m]),
+    );
+    const expected: [keyof typeof records, string][] = [
+      ['malformed', 'InvalidJsonError'],
+      ['notAnObject', 'InvalidJsonError'],
+      ['unknownType', 'UnknownEventTypeError'],
+      ['schema', 'SchemaViolationError'],
+      ['missingKey', 'SchemaViolationError'],
+      ['oversize', 'OversizeRecordError'],
+      ['permanent', 'PermanentError'],
+    ];
+    expect(letters).toHaveLength(expected.length);
+    for (const [name, errorName] of expected) {
+      const letter = byRecordId.get(records[name].messageId);
+      expect(letter?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.error]?.StringValue, name).toBe(errorName);
+      expect(letter?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.sourceArn]?.StringValue).toBe(
+        records[name].eventSourceARN,
+      );
+      expect(letter?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue).toMatch(
+        new RegExp(`^${errorName}: .+`),
+      );
+      if (name !== 'oversize') expect(letter?.Body).toBe(records[name].body);
+    }
+    expect(
+      byRecordId.get(records.schema.messageId)?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue,
+    ).toMatch(/quantity: Invalid type/);
+    expect(consumer.runs.sort()).toEqual([valid.orderId, transientOrder.orderId, permanentOrder.orderId].sort());
+  });
+
+  test('GIVEN a transient failure THEN a later duplicate of it in the batch fails too, without a second run', async () => {
+    const order = orderPlaced();
+    const consumer = orderConsumer(h, { fail: () => new Error('timeout') });
+    const records = [sqsRecord(JSON.stringify(order)), sqsRecord(JSON.stringify(order))];
+
+    const response = await consumer.queue(sqsEvent(records), lambdaContext());
+
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
+      records.map((r) => r.messageId).sort(),
+    );
+    expect(consumer.runs).toEqual([order.orderId]);
+  });
+
+  test('GIVEN a transient failure THEN the redelivery runs the effect again and succeeds', async () => {
+    let failNext = true;
+    const consumer = orderConsumer(h, {
+      fail: () => {
+        if (!failNext) return undefined;
+        failNext = false;
+        return new Error('throttled');
+      },
+    });
+    const order = orderPlaced();
+    const record = sqsRecord(JSON.stringify(order));
+
+    const first = await consumer.queue(sqsEvent([record]), lambdaContext());
+    const retry = await consumer.queue(sqsEvent([record]), lambdaContext());
+
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(retry.batchItemFailures).toEqual([]);
+    expect(consumer.runs).toEqual([order.orderId, order.orderId]);
+    expect((await effects(h)).filter((e) => e.key === order.orderId)).toHaveLength(1);
+  });
+
+  test('GIVEN the dead-letter queue cannot be reached THEN the invalid record is reported failed, not lost', async () => {
+    const consumer = createQueueConsumer({
+      events: {
+        OrderPlaced: defineEventHandler({
+          schema: OrderPlacedSchema,
+          idempotencyKey: 'orderId',
+          handle: async () => {},
+        }),
+      },
+      name: `orders-${randomUUID()}`,
+      idempotencyTableName: h.tableName,
+      deadLetterQueueUrl: `${endpoints.sqs}/123456789012/does-not-exist-${randomUUID()}`,
+      sqsClient: h.sqs,
+    });
+    const record = sqsRecord('not json');
+
+    const response = await consumer(sqsEvent([record]), lambdaContext());
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+  });
+});
+
+describe('FIFO queue consumer', () => {
+  test('GIVEN a failure in one message group THEN that group stops in order and other groups go on', async () => {
+    const h = await harness(true);
+    const failing = orderPlaced();
+    const consumer = orderConsumer(h, {
+      fail: (orderId) => (orderId === failing.orderId ? new Error('busy') : undefined),
+    });
+    const a = [orderPlaced(), failing, orderPlaced()].map((o) =>
+      sqsRecord(JSON.stringify(o), { queueArn: FIFO_QUEUE_ARN, messageGroupId: 'A' }),
+    );
+    const b = [orderPlaced(), orderPlaced()].map((o) =>
+      sqsRecord(JSON.stringify(o), { queueArn: FIFO_QUEUE_ARN, messageGroupId: 'B' }),
+    );
+    const batch = [a[0], b[0], a[1], a[2], b[1]];
+
+    const response = await consumer.queue(sqsEvent(batch), lambdaContext());
+
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([a[1].messageId, a[2].messageId]);
+    const order = (record: (typeof batch)[number]) => JSON.parse(record.body).orderId;
+    expect(consumer.runs).toEqual([order(a[0]), order(b[0]), order(a[1]), order(b[1])]);
+  });
+
+  test('GIVEN an invalid message in a FIFO queue THEN it goes to the FIFO dead-letter queue with its group', async () => {
+    const h = await harness(true);
+    const consumer = orderConsumer(h);
+    const record = sqsRecord('{broken', { queueArn: FIFO_QUEUE_ARN, messageGroupId: 'G1' });
+
+    const response = await consumer.queue(sqsEvent([record]), lambdaContext());
+
+    expect(response.batchItemFailures).toEqual([]);
+    const [letter] = await deadLetters(h);
+    expect(letter.Body).toBe('{broken');
+  });
+});
+
+describe('stream consumer', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await harness();
+  });
+
+  test('GIVEN 100 records over 20 partition keys THEN each key runs in arrival order while keys run in parallel', async () => {
+    const applied = new Map<string, number[]>();
+    let running = 0;
+    let maxRunning = 0;
+    const consumer = createStreamConsumer({
+      events: {
+        Tick: defineEventHandler({
+          schema: v.object({ type: v.literal('Tick'), id: v.string(), key: v.string(), n: v.number() }),
+          idempotencyKey: 'id',
+          handle: async (tick) => {
+            running++;
+            maxRunning = Math.max(maxRunning, running);
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+            applied.set(tick.key, [...(applied.get(tick.key) ?? []), tick.n]);
+            running--;
+          },
+        }),
+      },
+      name: `ticks-${randomUUID()}`,
+      maxConcurrency: 8,
+      idempotencyTableName: h.tableName,
+      deadLetterQueueUrl: h.deadLetterQueueUrl,
+      sqsClient: h.sqs,
+    });
+    const records = Array.from({ length: 100 }, (_, n) => {
+      const key = `key-${n % 20}`;
+      return kinesisRecord(JSON.stringify({ type: 'Tick', id: randomUUID(), key, n }), { partitionKey: key });
+    });
+
+    const response = await consumer(kinesisEvent(records), lambdaContext());
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(maxRunning).toBeGreaterThan(1);
+    expect(maxRunning).toBeLessThanOrEqual(8);
+    for (let key = 0; key < 20; key++) {
+      expect(applied.get(`key-${key}`)).toEqual([0, 1, 2, 3, 4].map((i) => key + 20 * i));
+    }
+  });
+
+  test('GIVEN a failure THEN the rest of that partition key is reported with it and other keys complete', async () => {
+    const failing = orderPlaced({ sku: 'SKU-A' });
+    const consumer = orderConsumer(h, {
+      fail: (orderId) => (orderId === failing.orderId ? new Error('busy') : undefined),
+    });
+    const a = [orderPlaced({ sku: 'SKU-A' }), failing, orderPlaced({ sku: 'SKU-A' })];
+    const b = [orderPlaced({ sku: 'SKU-B' }), orderPlaced({ sku: 'SKU-B' })];
+    const records = [a[0], b[0], a[1], a[2], b[1]].map((o) =>
+      kinesisRecord(JSON.stringify(o), { partitionKey: o.sku as string }),
+    );
+
+    const response = (await consumer.stream(kinesisEvent(records), lambdaContext())) as KinesisStreamBatchResponse;
+
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
+      records[2].kinesis.sequenceNumber,
+      records[3].kinesis.sequenceNumber,
+    ]);
+    expect(consumer.runs.sort()).toEqual([a[0], a[1], b[0], b[1]].map((o) => o.orderId).sort());
+  });
+
+  test('GIVEN binary data THEN the full record goes to the failure queue, base64, with shard and sequence number', async () => {
+    const consumer = orderConsumer(h);
+    const bytes = Buffer.from([0x00, 0xff, 0xfe, 0x10, 0x80]);
+    const record = kinesisRecord(bytes, { partitionKey: 'p1' });
+
+    const response = await consumer.stream(kinesisEvent([record]), lambdaContext());
+
+    expect(response.batchItemFailures).toEqual([]);
+    const letter = (await deadLetters(h)).find(
+      (m) =>
+        m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.recordId]?.StringValue ===
+        `shardId-000000000000:${record.kinesis.sequenceNumber}`,
+    );
+    expect(letter?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.bodyEncoding]?.StringValue).toBe('base64');
+    expect(Buffer.from(letter?.Body as string, 'base64')).toEqual(bytes);
+    expect(letter?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue).toBe(
+      'InvalidJsonError: the body is not valid UTF-8 text',
+    );
+    expect(letter?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.partitionKey]?.StringValue).toBe('p1');
+  });
+
+  test('GIVEN duplicates under different partition keys THEN the first settles the second without a deadlock', async () => {
+    const consumer = orderConsumer(h);
+    const order = orderPlaced();
+    // A pathological batch: the duplicate sits under another partition key that comes first.
+    const records = [
+      kinesisRecord(JSON.stringify(orderPlaced()), { partitionKey: 'x' }),
+      kinesisRecord(JSON.stringify(order), { partitionKey: 'y' }),
+      kinesisRecord(JSON.stringify(order), { partitionKey: 'x' }),
+    ];
+    const single = createStreamConsumer({
+      events: {
+        OrderPlaced: defineEventHandler({
+          schema: OrderPlacedSchema,
+          idempotencyKey: 'orderId',
+          handle: async () => {},
+        }),
+      },
+      name: `single-${randomUUID()}`,
+      maxConcurrency: 1,
+      idempotencyTableName: h.tableName,
+      deadLetterQueueUrl: h.deadLetterQueueUrl,
+      sqsClient: h.sqs,
+    });
+
+    const [response, singleResponse] = await Promise.all([
+      consumer.stream(kinesisEvent(records), lambdaContext()),
+      single(kinesisEvent(records), lambdaContext()),
+    ]);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(singleResponse.batchItemFailures).toEqual([]);
+    expect(consumer.runs.filter((id) => id === order.orderId)).toHaveLength(1);
+  });
+});
