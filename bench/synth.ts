@@ -1,10 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
 import { readAssembly } from '../local/assembly';
+import { type BenchResult, median, withinBudget, writeResults } from './results';
 
 /**
  * Measures the foundation's budgets: `npx cdk synth` wall time of the whole app (median of several fresh runs),
@@ -34,8 +35,6 @@ function timed(command: string, args: string[]): number {
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
 const synthSeconds: number[] = [];
 for (let run = 0; run < runs; run++) {
   rmSync(assemblyDir, { recursive: true, force: true }); // fresh: every run bundles every function
@@ -53,7 +52,7 @@ const bundles = readAssembly(assemblyDir).flatMap((stack) =>
     }),
 );
 
-const results: { name: string; value: number; unit: string; budget?: number }[] = [
+const results: BenchResult[] = [
   { name: 'synth.seconds', value: round(median(synthSeconds)), unit: 's', budget: BUDGETS.synthSeconds },
   { name: 'bundle.maxKB', value: round(Math.max(...bundles.map((b) => b.kb))), unit: 'KB', budget: BUDGETS.bundleKB },
   ...bundles.map((bundle) => ({ name: `bundle.kb.${bundle.name}`, value: round(bundle.kb), unit: 'KB' })),
@@ -64,7 +63,7 @@ if (flags['with-tests']) {
 
 const table = new Table({ head: ['figure', 'value', 'budget', 'within'], style: { head: [], border: [] } });
 for (const result of results) {
-  const within = result.budget === undefined ? '' : result.value <= result.budget ? 'yes' : 'NO';
+  const within = result.budget === undefined ? '' : withinBudget(result) ? 'yes' : 'NO';
   table.push([
     result.name,
     `${result.value} ${result.unit}`,
@@ -77,19 +76,8 @@ console.log(`synth runs: ${synthSeconds.map(round).join(', ')} s (median of ${ru
 console.log(`machine: ${cpus().length} cores, Node ${process.version}, cdk ${cdkVersion}, ${new Date().toISOString()}`);
 console.log(table.toString());
 
-const resultsFile = path.join(root, 'bench', 'results.json');
-const previous = safeRead(resultsFile).filter((r) => !results.some((n) => n.name === r.name));
-writeFileSync(resultsFile, `${JSON.stringify([...previous, ...results], null, 2)}\n`);
-if (results.some((r) => r.budget !== undefined && r.value > r.budget)) process.exitCode = 1;
+if (writeResults(results).length > 0) process.exitCode = 1;
 
 function round(value: number): number {
   return Math.round(value * 100) / 100;
-}
-
-function safeRead(file: string): { name: string }[] {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    return [];
-  }
 }

@@ -87,7 +87,7 @@ export interface ConsumerFunctionProps {
   /**
    * How the entry is bundled by the local esbuild.
    *
-   * @default - minified, no source map, `@aws-sdk/*` external (the runtime provides it)
+   * @default - minified, no source map, `@aws-sdk/*` and `@smithy/*` external (the runtime provides them)
    */
   readonly bundling?: BundlingOptions;
 

@@ -5,7 +5,7 @@ import {
   emulatorClients,
   startEmulators,
   useEmulatorEnvironment,
-} from './helpers/emulators';
+} from '../local/emulators';
 
 /** The reference functions' tables and queues in the test emulators, by the variable that names each. */
 export const REFERENCE_TABLES = {

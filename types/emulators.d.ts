@@ -1,6 +1,7 @@
 // The DynamoDB and Kinesis emulators ship no types; these are the parts the project uses.
 declare module 'dynalite' {
   import type { Server } from 'node:http';
+
   interface DynaliteOptions {
     path?: string;
     createTableMs?: number;
@@ -13,6 +14,7 @@ declare module 'dynalite' {
 
 declare module 'kinesalite' {
   import type { Server } from 'node:http';
+
   interface KinesaliteOptions {
     path?: string;
     createStreamMs?: number;

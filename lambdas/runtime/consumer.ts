@@ -59,7 +59,9 @@ export interface EventHandler<TSchema extends v.GenericSchema = v.GenericSchema>
 }
 
 /** Declares an event handler with its event type inferred from the schema. */
-export function defineEventHandler<TSchema extends v.GenericSchema>(handler: EventHandler<TSchema>): EventHandler<TSchema> {
+export function defineEventHandler<TSchema extends v.GenericSchema>(
+  handler: EventHandler<TSchema>,
+): EventHandler<TSchema> {
   return handler;
 }
 
@@ -157,7 +159,9 @@ export function createQueueConsumer(options: ConsumerOptions): QueueBatchHandler
       if (isFifo) return { processor: fifo, options: { skipGroupOnError: true } };
       // Records with the same idempotency key run in one group, one after another: a duplicate is settled by the
       // first without touching the store.
-      return { processor: standard.groupBy((record) => prepared.get(recordKey(record))?.dedupeKey ?? recordKey(record)) };
+      return {
+        processor: standard.groupBy((record) => prepared.get(recordKey(record))?.dedupeKey ?? recordKey(record)),
+      };
     }) as Promise<SQSBatchResponse>;
   };
 }
@@ -259,7 +263,11 @@ class BatchConsumer {
     }
   }
 
-  private async process(record: PreparedRecord, settled: Map<string, 'done' | 'failed'>, lambdaContext: Context): Promise<void> {
+  private async process(
+    record: PreparedRecord,
+    settled: Map<string, 'done' | 'failed'>,
+    lambdaContext: Context,
+  ): Promise<void> {
     const { body, parsed, dedupeKey } = record;
     const context = this.recordContext(body.source, parsed, lambdaContext);
     if (!parsed || !dedupeKey) return this.deadLetter(body, record.error as Error, context.logger);
@@ -274,7 +282,11 @@ class BatchConsumer {
       settled.set(dedupeKey, 'done');
       this.count(ranNow ? RECORD_METRIC_NAMES.processed : RECORD_METRIC_NAMES.duplicate);
       if (ranNow) {
-        this.metrics.addMetric(RECORD_METRIC_NAMES.recordAge, MetricUnit.Milliseconds, Date.now() - body.source.arrivedAtMs);
+        this.metrics.addMetric(
+          RECORD_METRIC_NAMES.recordAge,
+          MetricUnit.Milliseconds,
+          Date.now() - body.source.arrivedAtMs,
+        );
       }
     } catch (error) {
       if (isPermanent(error)) {

@@ -63,7 +63,11 @@ export class KeyedBatchProcessor extends BatchProcessor {
 }
 
 /** Runs `task` over `items` with at most `limit` running at once; rejects with the first error. */
-export async function forEachConcurrently<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+export async function forEachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) {

@@ -15,7 +15,7 @@ export const REDACTED = '[redacted]';
 /** Keys whose values are personal data and never reach a log line. */
 const PERSONAL_KEYS = /e-?mail|phone|password|secret|token/i;
 /** Email addresses inside any string that does reach a log line. */
-const EMAIL_ADDRESS = /[^\s@"'<>]+@[^\s@"'<>]+\.[^\s@"'<>]+/g;
+const EMAIL_ADDRESS = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 
 /**
  * A JSON replacer that redacts personal data: the value of any key that names it (`customerEmail`, `phone`...),

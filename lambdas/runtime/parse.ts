@@ -30,7 +30,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * Checks a body, cheapest check first: size, UTF-8, JSON, an object, a known `type`, its schema, its idempotency
  * key. Throws the `PermanentError` that names the first check it fails.
  */
-export function parseEvent(bytes: Buffer, schemas: Readonly<Record<string, EventSchema>>, maxBodyBytes: number): ParsedEvent {
+export function parseEvent(
+  bytes: Buffer,
+  schemas: Readonly<Record<string, EventSchema>>,
+  maxBodyBytes: number,
+): ParsedEvent {
   if (bytes.length > maxBodyBytes) throw new OversizeRecordError(bytes.length, maxBodyBytes);
   let text: string;
   try {

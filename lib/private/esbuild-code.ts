@@ -18,9 +18,11 @@ export interface BundlingOptions {
    */
   readonly sourceMap?: boolean;
   /**
-   * Modules left out of the bundle, because the Lambda runtime provides them.
+   * Modules left out of the bundle, because the Lambda runtime provides them: the AWS SDK v3 and the Smithy
+   * packages it is built on (the same set aws-cdk-lib leaves out under its
+   * `@aws-cdk/aws-lambda-nodejs:sdkV3ExcludeSmithyPackages` flag).
    *
-   * @default ['@aws-sdk/*']
+   * @default ['@aws-sdk/*', '@smithy/*']
    */
   readonly externalModules?: string[];
   /**
@@ -53,7 +55,7 @@ export function esbuildCode(entry: string, runtime: lambda.Runtime, options: Bun
             target: `node${nodeVersion}`,
             minify: options.minify ?? true,
             sourcemap: options.sourceMap ?? false,
-            external: options.externalModules ?? ['@aws-sdk/*'],
+            external: options.externalModules ?? ['@aws-sdk/*', '@smithy/*'],
             define: options.define,
             logLevel: 'warning',
             legalComments: 'none',

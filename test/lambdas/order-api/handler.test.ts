@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kinesis';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { createQueue, createStream, emulatorClients } from '../../helpers/emulators';
+import { createQueue, createStream, emulatorClients } from '../../../local/emulators';
 import { lambdaContext, orderPlaced } from '../../helpers/records';
 import { loadHandler, receiveAll } from '../../helpers/reference';
 

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { EmfOutput } from '@aws-lambda-powertools/metrics/types';
 import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisStreamBatchResponse, SQSBatchResponse } from 'aws-lambda';
 import * as v from 'valibot';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test, vi } from 'vitest';
 import { OrderPlacedSchema } from '../../../lambdas/events/order-placed';
 import {
   createQueueConsumer,
@@ -12,9 +15,11 @@ import {
   defineEventHandler,
   PermanentError,
   putIfAbsent,
+  REDACTED,
   type RecordContext,
+  redactPersonalData,
 } from '../../../lambdas/runtime';
-import { createQueue, createTable, emulatorClients } from '../../helpers/emulators';
+import { createQueue, createTable, emulatorClients } from '../../../local/emulators';
 import {
   FIFO_QUEUE_ARN,
   kinesisEvent,
@@ -480,5 +485,99 @@ describe('stream consumer', () => {
     expect(response.batchItemFailures).toEqual([]);
     expect(singleResponse.batchItemFailures).toEqual([]);
     expect(consumer.runs.filter((id) => id === order.orderId)).toHaveLength(1);
+  });
+});
+
+describe('observability', () => {
+  test('GIVEN a mixed batch THEN EMF metrics count processed, duplicate, invalid and failed records, and record age', async () => {
+    const h = await harness();
+    const metrics = new Metrics({ namespace: 'EdaKitTest', serviceName: 'orders' });
+    const published: EmfOutput[] = [];
+    metrics.publishStoredMetrics = () => {
+      published.push(metrics.serializeMetrics());
+      metrics.clearMetrics();
+      return metrics;
+    };
+    const failing = orderPlaced();
+    const duplicate = orderPlaced();
+    const consumer = createQueueConsumer({
+      events: {
+        OrderPlaced: defineEventHandler({
+          schema: OrderPlacedSchema,
+          idempotencyKey: 'orderId',
+          handle: async (order) => {
+            if (order.orderId === failing.orderId) throw new Error('throttled');
+          },
+        }),
+      },
+      name: `orders-${randomUUID()}`,
+      idempotencyTableName: h.tableName,
+      deadLetterQueueUrl: h.deadLetterQueueUrl,
+      sqsClient: h.sqs,
+      metrics,
+    });
+    const batch = [orderPlaced(), duplicate, duplicate, failing, 'not json'].map((event) =>
+      sqsRecord(typeof event === 'string' ? event : JSON.stringify(event), { sentAtMs: Date.now() - 5_000 }),
+    );
+
+    await consumer(sqsEvent(batch), lambdaContext());
+
+    expect(published).toHaveLength(1);
+    const [emf] = published;
+    const sum = (name: string) => [emf[name as keyof EmfOutput]].flat().reduce((a: number, b) => a + Number(b), 0);
+    expect(sum('ProcessedRecords')).toBe(2);
+    expect(sum('DuplicateRecords')).toBe(1);
+    expect(sum('InvalidRecords')).toBe(1);
+    expect(sum('FailedRecords')).toBe(1);
+    expect(Math.min(...[emf.RecordAge as unknown as number[]].flat())).toBeGreaterThanOrEqual(5_000);
+    expect(emf._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service']]);
+  });
+
+  test('GIVEN a failing record THEN its log line has the correlation ID and record identity, and no email address', async () => {
+    const h = await harness();
+    const order = orderPlaced({ customerEmail: 'secret.person@example.com' });
+    const lines: string[] = [];
+    const capture = (chunk: unknown) => {
+      lines.push(String(chunk));
+      return true;
+    };
+    const spies = [
+      vi.spyOn(process.stdout, 'write').mockImplementation(capture),
+      vi.spyOn(process.stderr, 'write').mockImplementation(capture),
+    ];
+    try {
+      const consumer = createQueueConsumer({
+        events: {
+          OrderPlaced: defineEventHandler({
+            schema: OrderPlacedSchema,
+            idempotencyKey: 'orderId',
+            handle: async (o) => {
+              throw new Error(`mail server refused ${o.customerEmail}`);
+            },
+          }),
+        },
+        name: `orders-${randomUUID()}`,
+        idempotencyTableName: h.tableName,
+        deadLetterQueueUrl: h.deadLetterQueueUrl,
+        sqsClient: h.sqs,
+        logger: new Logger({ logLevel: 'INFO', jsonReplacerFn: redactPersonalData }),
+      });
+      const record = sqsRecord(JSON.stringify(order));
+
+      await consumer(sqsEvent([record]), lambdaContext());
+
+      const failure = lines
+        .map((line) => JSON.parse(line))
+        .find((entry) => entry.message === 'Record failed; the platform will retry it');
+      expect(failure).toMatchObject({
+        level: 'ERROR',
+        correlation_id: order.eventId,
+        record: { kind: 'sqs', id: record.messageId, sourceArn: record.eventSourceARN },
+      });
+      expect(failure.error.message).toBe(`mail server refused ${REDACTED}`);
+      expect(lines.join('\n')).not.toContain('secret.person@example.com');
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
   });
 });

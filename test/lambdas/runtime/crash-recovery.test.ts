@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { expect, test } from 'vitest';
-import { createQueue, createTable, emulatorClients } from '../../helpers/emulators';
+import { createQueue, createTable, emulatorClients } from '../../../local/emulators';
 import { orderPlaced } from '../../helpers/records';
 
 const run = promisify(execFile);

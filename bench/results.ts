@@ -1,0 +1,45 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+/** One measured figure, as bench/results.json holds it. */
+export interface BenchResult {
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  /** The figure of the baseline measured in the same run, where the figure is a ratio against one. */
+  readonly baseline?: number;
+  /** The target. */
+  readonly budget?: number;
+  /** The target is a floor (value >= budget) rather than a ceiling. */
+  readonly atLeast?: boolean;
+  readonly note?: string;
+}
+
+export const RESULTS_FILE = path.join(__dirname, 'results.json');
+
+/** The middle value (upper middle for an even count). */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}
+
+/** Whether a figure keeps its budget (true when it has none). */
+export function withinBudget(result: BenchResult): boolean {
+  if (result.budget === undefined) return true;
+  return result.atLeast ? result.value >= result.budget : result.value <= result.budget;
+}
+
+/**
+ * Merges `results` into bench/results.json (a figure of the same name is replaced, others are kept) and returns
+ * the names of the figures that missed their budget.
+ */
+export function writeResults(results: readonly BenchResult[]): string[] {
+  let previous: BenchResult[] = [];
+  try {
+    previous = JSON.parse(readFileSync(RESULTS_FILE, 'utf8'));
+  } catch {
+    previous = [];
+  }
+  const merged = [...previous.filter((old) => !results.some((r) => r.name === old.name)), ...results];
+  writeFileSync(RESULTS_FILE, `${JSON.stringify(merged, null, 2)}\n`);
+  return results.filter((result) => !withinBudget(result)).map((result) => result.name);
+}

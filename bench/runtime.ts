@@ -1,0 +1,347 @@
+import { randomUUID } from 'node:crypto';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { KinesisStreamEvent, KinesisStreamRecord, SQSEvent } from 'aws-lambda';
+import Table from 'cli-table3';
+import * as v from 'valibot';
+import { createQueueConsumer, createStreamConsumer, defineEventHandler } from '../lambdas/runtime';
+import { createQueue, createTable, emulatorClients, spawnEmulators, useEmulatorEnvironment } from '../local/emulators';
+import { kinesisEvent, kinesisRecord, lambdaContext, sqsEvent, sqsRecord } from '../test/helpers/records';
+import { type BenchResult, median, writeResults } from './results';
+
+/**
+ * The runtime kit's budgets, measured against dynalite and local-aws-sqs in this process:
+ * - DynamoDB requests per record for idempotency: new, duplicate in the batch, duplicate in a later invocation
+ *   (warm: same execution environment; cold: a new one), failed.
+ * - Kinesis consumer throughput with a fixed latency added to every DynamoDB request (a model of the network):
+ *   the kit's per-key ordered parallelism against Powertools' all-sequential and all-parallel processing,
+ *   100-record batches over 20 partition keys, with per-key order checked in every run.
+ */
+const { values: flags } = parseArgs({
+  options: {
+    'latency-ms': { type: 'string', default: '5' },
+    batches: { type: 'string', default: '5' },
+    runs: { type: 'string', default: '3' },
+  },
+});
+const latencyMs = positive('latency-ms');
+const batches = positive('batches');
+const runs = positive('runs');
+const BATCH_SIZE = 100;
+const PARTITION_KEYS = 20;
+
+function positive(flag: 'latency-ms' | 'batches' | 'runs'): number {
+  const value = Number(flags[flag]);
+  if (!Number.isFinite(value) || value < 0 || (flag !== 'latency-ms' && (!Number.isInteger(value) || value < 1))) {
+    console.error(
+      `--${flag} must be a ${flag === 'latency-ms' ? 'number of 0 or more' : 'whole number of 1 or more'}, got ${flags[flag]}`,
+    );
+    process.exit(2);
+  }
+  return value;
+}
+
+const TickSchema = v.object({ type: v.literal('Tick'), id: v.string(), key: v.string(), n: v.number() });
+type Tick = v.InferOutput<typeof TickSchema>;
+
+/** A DynamoDB client that counts requests and, optionally, waits `delayMs` before each one. */
+function instrumentedClient(endpoint: string, delayMs = 0): { client: DynamoDBClient; requests: string[] } {
+  const { dynamodb: client } = emulatorClients({ dynamodb: endpoint, sqs: '', kinesis: '' });
+  const requests: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      requests.push(String(context.commandName).replace(/Command$/, ''));
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      return next(args);
+    },
+    { step: 'initialize', name: 'instrument' },
+  );
+  return { client, requests };
+}
+
+async function main(): Promise<void> {
+  // In their own process: in this one, the emulators' CPU work would queue behind the consumer's on one event loop.
+  const emulators = await spawnEmulators();
+  useEmulatorEnvironment(emulators.endpoints);
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  const clients = emulatorClients(emulators.endpoints);
+  const tableName = 'bench-idempotency';
+  const effectsTable = 'bench-effects';
+  await createTable(clients.dynamodb, tableName, 'id');
+  await createTable(clients.dynamodb, effectsTable, 'key');
+  const deadLetterQueueUrl = await createQueue(clients.sqs, 'bench-dead-letters');
+  const results: BenchResult[] = [];
+
+  try {
+    // 1. DynamoDB requests per record (idempotency store only; the handler's own effect is not counted).
+    const requestsPerRecord = async (scenario: (consumerFor: () => ReturnType<typeof counted>) => Promise<number>) =>
+      scenario(() => counted());
+    const counted = () => {
+      const { client, requests } = instrumentedClient(emulators.endpoints.dynamodb);
+      let fail = false;
+      const handler = createQueueConsumer({
+        events: {
+          Tick: defineEventHandler({
+            schema: TickSchema,
+            idempotencyKey: 'id',
+            handle: async () => {
+              if (fail) throw new Error('failed on purpose');
+            },
+          }),
+        },
+        name: `requests-${randomUUID()}`,
+        idempotencyTableName: tableName,
+        deadLetterQueueUrl,
+        dynamoDBClient: client,
+        sqsClient: clients.sqs,
+      });
+      return { handler, requests, failNext: () => (fail = true) };
+    };
+    const ticks = (count: number) =>
+      Array.from({ length: count }, (_, n) => ({ type: 'Tick', id: randomUUID(), key: `k${n % PARTITION_KEYS}`, n }));
+    const sqsBatch = (events: object[]): SQSEvent => sqsEvent(events.map((event) => sqsRecord(JSON.stringify(event))));
+
+    const newPerRecord = await requestsPerRecord(async (make) => {
+      const consumer = make();
+      await consumer.handler(sqsBatch(ticks(BATCH_SIZE)), lambdaContext());
+      return consumer.requests.length / BATCH_SIZE;
+    });
+    const duplicateInBatch = await requestsPerRecord(async (make) => {
+      const consumer = make();
+      const events = ticks(BATCH_SIZE / 2);
+      await consumer.handler(sqsBatch([...events, ...events]), lambdaContext());
+      return (consumer.requests.length - newPerRecord * events.length) / events.length;
+    });
+    const events = ticks(BATCH_SIZE);
+    const first = counted();
+    await first.handler(sqsBatch(events), lambdaContext());
+    first.requests.length = 0;
+    await first.handler(sqsBatch(events), lambdaContext());
+    const duplicateWarm = first.requests.length / BATCH_SIZE;
+    // A new execution environment: same function (same key prefix), empty local cache.
+    const cold = instrumentedClient(emulators.endpoints.dynamodb);
+    const coldHandler = createQueueConsumer({
+      events: { Tick: defineEventHandler({ schema: TickSchema, idempotencyKey: 'id', handle: async () => {} }) },
+      name: 'requests-cold',
+      idempotencyTableName: tableName,
+      deadLetterQueueUrl,
+      dynamoDBClient: cold.client,
+      sqsClient: clients.sqs,
+    });
+    const coldEvents = ticks(BATCH_SIZE);
+    const warmup = createQueueConsumer({
+      events: { Tick: defineEventHandler({ schema: TickSchema, idempotencyKey: 'id', handle: async () => {} }) },
+      name: 'requests-cold',
+      idempotencyTableName: tableName,
+      deadLetterQueueUrl,
+      sqsClient: clients.sqs,
+    });
+    await warmup(sqsBatch(coldEvents), lambdaContext());
+    await coldHandler(sqsBatch(coldEvents), lambdaContext());
+    const duplicateCold = cold.requests.length / BATCH_SIZE;
+    const coldBreakdown = [...new Set(cold.requests)].join(' + ');
+    const failed = await requestsPerRecord(async (make) => {
+      const consumer = make();
+      consumer.failNext();
+      await consumer.handler(sqsBatch(ticks(BATCH_SIZE)), lambdaContext());
+      return consumer.requests.length / BATCH_SIZE;
+    });
+    results.push(
+      { name: 'ddb.requestsPerRecord.new', value: newPerRecord, unit: 'requests', budget: 2 },
+      { name: 'ddb.requestsPerRecord.duplicateInBatch', value: duplicateInBatch, unit: 'requests', budget: 0 },
+      {
+        name: 'ddb.requestsPerRecord.duplicateAcrossInvocations',
+        value: duplicateCold,
+        unit: 'requests',
+        budget: 2,
+        note: `new execution environment, ${coldBreakdown} on dynalite (AWS returns the item with the failed PutItem: 1)`,
+      },
+      {
+        name: 'ddb.requestsPerRecord.duplicateAcrossInvocations.warm',
+        value: duplicateWarm,
+        unit: 'requests',
+        note: 'same execution environment: local cache',
+      },
+      { name: 'ddb.requestsPerRecord.failed', value: failed, unit: 'requests', note: 'PutItem + DeleteItem' },
+    );
+
+    // 2. Stream throughput with modelled network latency.
+    const throughput: Record<string, number[]> = { keyOrdered: [], sequential: [], parallel: [] };
+    const orderBroken: Record<string, number> = { keyOrdered: 0, sequential: 0, parallel: 0 };
+    for (let run = 0; run < runs; run++) {
+      for (const mode of ['keyOrdered', 'sequential', 'parallel'] as const) {
+        const { recordsPerSecond, brokenKeys } = await streamThroughput(
+          mode,
+          emulators.endpoints.dynamodb,
+          tableName,
+          effectsTable,
+          deadLetterQueueUrl,
+          clients.sqs,
+        );
+        throughput[mode].push(recordsPerSecond);
+        orderBroken[mode] += brokenKeys;
+      }
+    }
+    const keyOrdered = median(throughput.keyOrdered);
+    const sequential = median(throughput.sequential);
+    const parallel = median(throughput.parallel);
+    const keysChecked = runs * batches * PARTITION_KEYS;
+    results.push(
+      {
+        name: 'stream.throughput.keyOrdered',
+        value: round(keyOrdered),
+        unit: 'records/s',
+        note: `per-key order broken in ${orderBroken.keyOrdered} of ${keysChecked} key-batches`,
+      },
+      {
+        name: 'stream.throughput.powertoolsSequential',
+        value: round(sequential),
+        unit: 'records/s',
+        note: `per-key order broken in ${orderBroken.sequential} of ${keysChecked}`,
+      },
+      {
+        name: 'stream.throughput.powertoolsParallel',
+        value: round(parallel),
+        unit: 'records/s',
+        note: `per-key order broken in ${orderBroken.parallel} of ${keysChecked} key-batches`,
+      },
+      {
+        name: 'stream.keyOrdered.vsSequential',
+        value: round(keyOrdered / sequential),
+        unit: 'x',
+        budget: 5,
+        atLeast: true,
+        baseline: round(sequential),
+      },
+      {
+        name: 'stream.keyOrdered.vsParallel',
+        value: round(keyOrdered / parallel),
+        unit: 'x',
+        baseline: round(parallel),
+      },
+    );
+    if (orderBroken.keyOrdered > 0) throw new Error('The kit broke per-key order: a bug, not a figure');
+  } finally {
+    await emulators.stop();
+  }
+
+  console.log(
+    `latency model: ${latencyMs} ms per DynamoDB request; ${batches} batches of ${BATCH_SIZE} over ${PARTITION_KEYS} keys; median of ${runs} runs`,
+  );
+  console.log(`machine: ${cpus().length} cores, Node ${process.version}, ${new Date().toISOString()}`);
+  const table = new Table({
+    head: ['figure', 'value', 'budget', 'note'],
+    style: { head: [], border: [] },
+    colWidths: [52, 16, 10, 70],
+    wordWrap: true,
+  });
+  for (const r of results) {
+    table.push([
+      r.name,
+      `${r.value} ${r.unit}`,
+      r.budget === undefined ? '' : `${r.atLeast ? '>=' : '<='} ${r.budget}`,
+      r.note ?? '',
+    ]);
+  }
+  console.log(table.toString());
+  const missed = writeResults(results);
+  if (missed.length > 0) {
+    console.error(`Missed: ${missed.join(', ')}`);
+    process.exitCode = 1;
+  }
+}
+
+/**
+ * Processes `batches` Kinesis batches with one of three strategies, each record doing its idempotency requests and
+ * one conditional write through a client that adds `latencyMs` per request. Returns records/s and how many
+ * (batch, key) pairs saw their records applied out of order.
+ */
+async function streamThroughput(
+  mode: 'keyOrdered' | 'sequential' | 'parallel',
+  endpoint: string,
+  tableName: string,
+  effectsTable: string,
+  deadLetterQueueUrl: string,
+  sqs: ReturnType<typeof emulatorClients>['sqs'],
+): Promise<{ recordsPerSecond: number; brokenKeys: number }> {
+  const { client } = instrumentedClient(endpoint, latencyMs);
+  const applied = new Map<string, number[]>();
+  const effect = async (tick: Tick) => {
+    await client.send(
+      new PutItemCommand({
+        TableName: effectsTable,
+        Item: { key: { S: tick.id } },
+        ConditionExpression: 'attribute_not_exists(#k)',
+        ExpressionAttributeNames: { '#k': 'key' },
+      }),
+    );
+    applied.set(tick.key, [...(applied.get(tick.key) ?? []), tick.n]);
+  };
+  const name = `${mode}-${randomUUID()}`;
+  let handle: (event: KinesisStreamEvent) => Promise<unknown>;
+  if (mode === 'keyOrdered') {
+    const consumer = createStreamConsumer({
+      events: { Tick: defineEventHandler({ schema: TickSchema, idempotencyKey: 'id', handle: effect }) },
+      name,
+      maxConcurrency: PARTITION_KEYS,
+      idempotencyTableName: tableName,
+      deadLetterQueueUrl,
+      dynamoDBClient: client,
+      sqsClient: sqs,
+      useLocalCache: false,
+    });
+    handle = (event) => consumer(event, lambdaContext());
+  } else {
+    // The Powertools documentation's pattern: BatchProcessor + makeIdempotent on the record handler.
+    const persistenceStore = new DynamoDBPersistenceLayer({ tableName, awsSdkV3Client: client });
+    const config = new IdempotencyConfig({ eventKeyJmesPath: 'id' });
+    const processor = new BatchProcessor(EventType.KinesisDataStreams);
+    const processTick = makeIdempotent(async (tick: Tick) => effect(tick), {
+      persistenceStore,
+      config,
+      keyPrefix: name,
+    });
+    const recordHandler = async (record: KinesisStreamRecord) =>
+      processTick(v.parse(TickSchema, JSON.parse(Buffer.from(record.kinesis.data, 'base64').toString())));
+    handle = async (event) => {
+      const context = lambdaContext();
+      config.registerLambdaContext(context);
+      return processPartialResponse(event, recordHandler, processor, {
+        context,
+        processInParallel: mode === 'parallel',
+      });
+    };
+  }
+
+  let brokenKeys = 0;
+  let records = 0;
+  const started = process.hrtime.bigint();
+  for (let batch = 0; batch < batches; batch++) {
+    applied.clear();
+    const events = Array.from({ length: BATCH_SIZE }, (_, n) => {
+      const key = `key-${n % PARTITION_KEYS}`;
+      return kinesisRecord(JSON.stringify({ type: 'Tick', id: randomUUID(), key, n }), { partitionKey: key });
+    });
+    await handle(kinesisEvent(events));
+    records += events.length;
+    for (const sequence of applied.values()) {
+      if (sequence.some((n, i) => i > 0 && n < sequence[i - 1])) brokenKeys++;
+    }
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { recordsPerSecond: records / seconds, brokenKeys };
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
