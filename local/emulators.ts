@@ -1,7 +1,12 @@
 import { fork } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DynamoDBClient,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
 import { CreateStreamCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -125,6 +130,8 @@ export async function createTable(client: DynamoDBClient, tableName: string, par
     ],
   };
   await client.send(new CreateTableCommand(input));
+  // dynalite reports the table CREATING for a moment even with createTableMs 0.
+  await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 0.05, maxDelay: 0.2 }, { TableName: tableName });
 }
 
 /** Creates a queue and returns its URL. */

@@ -18,13 +18,12 @@ const PERSONAL_KEYS = /e-?mail|phone|password|secret|token/i;
 const EMAIL_ADDRESS = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 
 /**
- * A JSON replacer that redacts personal data: the value of any key that names it (`customerEmail`, `phone`...),
- * and any email address inside other strings, such as an error message that quotes a body.
+ * A JSON replacer that redacts personal data: the whole value of any key that names it (`customerEmail`, `phone`...,
+ * objects and arrays included), and any email address inside other strings, such as an error message that quotes
+ * a body.
  */
 export function redactPersonalData(key: string, value: unknown): unknown {
-  if (key && PERSONAL_KEYS.test(key) && value !== undefined && value !== null && typeof value !== 'object') {
-    return REDACTED;
-  }
+  if (key && PERSONAL_KEYS.test(key) && value !== undefined && value !== null) return REDACTED;
   if (typeof value === 'string') return value.replace(EMAIL_ADDRESS, REDACTED);
   return value;
 }

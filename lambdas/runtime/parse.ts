@@ -49,7 +49,8 @@ export function parseEvent(
     throw new InvalidJsonError(`the body is not valid JSON (${(error as Error).message})`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new InvalidJsonError(`the body is JSON but not an object (${Array.isArray(json) ? 'array' : typeof json})`);
+    const kind = json === null ? 'null' : Array.isArray(json) ? 'array' : typeof json;
+    throw new InvalidJsonError(`the body is JSON but not an object (${kind})`);
   }
   const type = (json as Record<string, unknown>)[EVENT_TYPE_FIELD];
   const known = Object.keys(schemas);

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { addOnce, applyIfNewer, putIfAbsent } from '../../../lambdas/runtime/effects';
-import { createTable, emulatorClients } from '../../helpers/emulators';
+import { createTable, emulatorClients } from '../../../local/emulators';
 
 // The effects module builds its client from the environment, which global-setup points at dynalite.
 const clients = emulatorClients({
@@ -20,6 +21,18 @@ async function readItem(tableName: string, key: Record<string, unknown>) {
   return Item;
 }
 
+/**
+ * Creates a table and waits until it is ACTIVE: dynalite answers CreateTable with CREATING and switches a tick
+ * later, so under load a write right after it gets ResourceNotFoundException.
+ */
+async function createActiveTable(tableName: string, partitionKey: string) {
+  await createTable(clients.dynamodb, tableName, partitionKey);
+  await waitUntilTableExists(
+    { client: clients.dynamodb, maxWaitTime: 30, minDelay: 1, maxDelay: 1 },
+    { TableName: tableName },
+  );
+}
+
 function padded(sequence: string): string {
   return sequence.padStart(64, '0');
 }
@@ -28,7 +41,7 @@ describe('putIfAbsent', () => {
   const tableName = `orders-${randomUUID()}`;
 
   beforeAll(async () => {
-    await createTable(clients.dynamodb, tableName, 'orderId');
+    await createActiveTable(tableName, 'orderId');
   });
 
   test('creates the item once and returns true, then returns false and leaves the first item untouched', async () => {
@@ -65,7 +78,7 @@ describe('applyIfNewer', () => {
   const tableName = `inventory-${randomUUID()}`;
 
   beforeAll(async () => {
-    await createTable(clients.dynamodb, tableName, 'sku');
+    await createActiveTable(tableName, 'sku');
   });
 
   function apply(sku: string, sequence: string, delta: number) {
@@ -175,7 +188,7 @@ describe('addOnce', () => {
   const tableName = `analytics-${randomUUID()}`;
 
   beforeAll(async () => {
-    await createTable(clients.dynamodb, tableName, 'minute');
+    await createActiveTable(tableName, 'minute');
   });
 
   function add(minute: string, marker: string, counters: Record<string, number>) {
@@ -248,7 +261,7 @@ describe('effects on a DynamoDB error that is not a failed condition', () => {
   test('putIfAbsent throws a validation error (item without its key)', async () => {
     // GIVEN an existing table, WHEN an item lacks the key attribute, THEN the ValidationException is thrown
     const tableName = `orders-${randomUUID()}`;
-    await createTable(clients.dynamodb, tableName, 'orderId');
+    await createActiveTable(tableName, 'orderId');
     await expect(putIfAbsent(tableName, 'orderId', { status: 'PLACED' })).rejects.toMatchObject({
       name: 'ValidationException',
     });
