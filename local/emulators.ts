@@ -1,6 +1,8 @@
 import { fork } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { compiledScript } from './compiled';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -37,60 +39,125 @@ const HOST = '127.0.0.1';
 /** Fake credentials: the emulators accept any. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 export const LOCAL_REGION = 'us-east-1';
+/** The account in every local queue URL and ARN. */
+export const LOCAL_ACCOUNT_ID = '000000000000';
 
 async function listen(server: Listener): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
   return `http://${HOST}:${(server.address() as AddressInfo).port}`;
 }
 
-/** Starts DynamoDB (dynalite), Kinesis (kinesalite) and SQS (local-aws-sqs) in this process, on free ports. */
-export async function startEmulators(): Promise<Emulators> {
-  const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Listener;
-  const kinesis = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100 }) as Listener;
-  const sqs = await createSqsServer({ port: 0, hostname: HOST, emulateQueueCreationLifecycle: false });
-  const endpoints = {
-    dynamodb: await listen(dynamo),
-    kinesis: await listen(kinesis),
-    sqs: `http://${HOST}:${(sqs.address() as AddressInfo).port}`,
+/** Where emulator state lives. */
+export interface EmulatorOptions {
+  /**
+   * A folder to keep DynamoDB and Kinesis state in between runs (SQS, which local-aws-sqs keeps in memory only,
+   * starts empty every time).
+   *
+   * @default - everything in memory
+   */
+  readonly dataDir?: string;
+}
+
+/** The emulated services. */
+export type EmulatedService = keyof EmulatorEndpoints;
+const SERVICES: readonly EmulatedService[] = ['dynamodb', 'kinesis', 'sqs'];
+
+/** Starts one emulator in this process on a free port and returns its endpoint and a way to stop it. */
+export async function startEmulator(
+  service: EmulatedService,
+  options: EmulatorOptions = {},
+): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  const onDisk = (name: string) => {
+    if (!options.dataDir) return {};
+    const dir = path.join(options.dataDir, name);
+    mkdirSync(dir, { recursive: true });
+    return { path: dir };
   };
+  let server: Listener;
+  if (service === 'dynamodb') {
+    server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...onDisk('dynamodb') }) as Listener;
+    await listen(server);
+  } else if (service === 'kinesis') {
+    server = kinesalite({
+      createStreamMs: 0,
+      deleteStreamMs: 0,
+      updateStreamMs: 0,
+      shardLimit: 100,
+      ...onDisk('kinesis'),
+    }) as Listener;
+    await listen(server);
+  } else {
+    server = (await createSqsServer({
+      port: 0,
+      hostname: HOST,
+      accountId: LOCAL_ACCOUNT_ID,
+      emulateQueueCreationLifecycle: false,
+    })) as unknown as Listener;
+  }
   return {
-    endpoints,
-    stop: async () => {
-      await Promise.all([
-        new Promise<void>((resolve) => dynamo.close(() => resolve())),
-        new Promise<void>((resolve) => kinesis.close(() => resolve())),
-        new Promise<void>((resolve) => sqs.close(() => resolve())),
-      ]);
-    },
+    endpoint: `http://${HOST}:${(server.address() as AddressInfo).port}`,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
+/** Starts DynamoDB (dynalite), Kinesis (kinesalite) and SQS (local-aws-sqs) in this process, on free ports. */
+export async function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
+  const started = await Promise.all(SERVICES.map((service) => startEmulator(service, options)));
+  const endpoints = Object.fromEntries(
+    SERVICES.map((service, i) => [service, started[i].endpoint]),
+  ) as unknown as EmulatorEndpoints;
+  return { endpoints, stop: async () => void (await Promise.all(started.map((emulator) => emulator.stop()))) };
+}
+
 /**
- * Starts the emulators in a child process (see emulator-process.ts) and resolves once they listen. Their CPU work
- * then runs on another core than the caller's.
+ * Starts each emulator in a child process of its own (see emulator-process.ts) and resolves once they listen:
+ * their CPU work then spreads over the machine's cores instead of queueing on one event loop.
  */
-export async function spawnEmulators(): Promise<Emulators> {
-  const child = fork(path.join(__dirname, 'emulator-process.ts'), [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  const endpoints = await new Promise<EmulatorEndpoints>((resolve, reject) => {
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const line = output.split('\n')[0];
-      if (output.includes('\n')) resolve(JSON.parse(line));
-    });
-    child.once('exit', (code) => reject(new Error(`The emulator process exited with ${code} before it listened`)));
-  });
-  return {
-    endpoints,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+export async function spawnEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
+  const children = SERVICES.map((service) =>
+    fork(compiledScript('emulator-process.ts'), [service, ...(options.dataDir ? [options.dataDir] : [])], {
+      // Not the parent's flags: plain node, without the parent's TypeScript loader.
+      execArgv: [],
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    }),
+  );
+  const stop = () =>
+    Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGTERM');
+          }),
+      ),
+    ).then(() => undefined);
+  try {
+    const endpoints = await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<string>((resolve, reject) => {
+            let output = '';
+            child.stdout?.on('data', (chunk: Buffer) => {
+              output += chunk.toString();
+              if (output.includes('\n')) resolve(output.split('\n')[0].trim());
+            });
+            child.once('exit', (code) =>
+              reject(new Error(`An emulator process exited with ${code} before it listened`)),
+            );
+          }),
+      ),
+    );
+    return {
+      endpoints: Object.fromEntries(
+        SERVICES.map((service, i) => [service, endpoints[i]]),
+      ) as unknown as EmulatorEndpoints,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 /** Points every AWS SDK client of this process (and of workers started after this) at the emulators. */
@@ -102,6 +169,7 @@ export function useEmulatorEnvironment(endpoints: EmulatorEndpoints): void {
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_REGION: LOCAL_REGION,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
 }
 

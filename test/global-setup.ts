@@ -42,6 +42,8 @@ export async function setup(): Promise<void> {
     // Logs and EMF lines of thousands of records would drown the test report; tests that check them capture them.
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
+    // Tests run on the machine's Node.js 20; the functions target the Lambda runtime's.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
 }
 

@@ -1,0 +1,232 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { compiledScript } from './compiled';
+
+/** What a function needs to run locally. */
+export interface LocalFunctionConfig {
+  /** The local function name. */
+  readonly name: string;
+  /** A short name for reports: the service name, else the logical ID. */
+  readonly label: string;
+  /** The folder of the bundled asset in the cloud assembly. */
+  readonly codeDir: string;
+  /** `file.export`, as in the template. */
+  readonly handler: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  /** Reserved concurrency, when the template sets one. */
+  readonly reservedConcurrency?: number;
+  /** Resolved environment variables of the template, plus what the local cloud adds. */
+  readonly environment: Record<string, string>;
+}
+
+/** A line the function printed, parsed when it is JSON. */
+export interface FunctionOutput {
+  readonly functionName: string;
+  readonly line: string;
+  readonly json?: Record<string, unknown>;
+}
+
+/** Thrown when an invocation ran past the function's timeout; the worker was killed. */
+export class FunctionTimeoutError extends Error {
+  constructor(functionName: string, seconds: number) {
+    super(`Task timed out after ${seconds} seconds (${functionName}); its execution environment was killed`);
+    this.name = 'FunctionTimeoutError';
+  }
+}
+
+/** Thrown when the function's handler threw or its process died. */
+export class FunctionError extends Error {
+  constructor(functionName: string, cause: { name: string; message: string }) {
+    super(`${functionName} failed: ${cause.name}: ${cause.message}`);
+    this.name = 'FunctionError';
+  }
+}
+
+interface Worker {
+  readonly process: ChildProcess;
+  readonly ready: Promise<void>;
+  busy: boolean;
+}
+
+
+/**
+ * Runs a function like Lambda: each execution environment is its own process, which handles one invocation at a
+ * time; environments are started on demand up to the reserved concurrency (or `defaultConcurrency`), reused while
+ * warm, and killed when an invocation outlives the timeout. Everything they print is passed to `onOutput`.
+ */
+export class FunctionRuntime {
+  private readonly workers: Worker[] = [];
+  private readonly waiting: (() => void)[] = [];
+  private nextInvocation = 0;
+  private stopped = false;
+  /** Invocations started, and how many timed out. */
+  public readonly stats = { invocations: 0, timeouts: 0, errors: 0, coldStarts: 0, busyMs: 0 };
+
+  constructor(
+    public readonly config: LocalFunctionConfig,
+    private readonly onOutput: (output: FunctionOutput) => void,
+    private readonly defaultConcurrency = 4,
+  ) {}
+
+  /** The most environments this function may run at once. */
+  public get concurrency(): number {
+    return this.config.reservedConcurrency ?? this.defaultConcurrency;
+  }
+
+  /** Starts one environment ahead of the first invocation (a provisioned warm start). */
+  public async warm(): Promise<void> {
+    if (this.workers.length === 0 && this.concurrency > 0) await this.startWorker().ready;
+  }
+
+  /** Invokes the function synchronously with `event`; rejects with a FunctionError or FunctionTimeoutError. */
+  public async invoke(event: unknown): Promise<unknown> {
+    if (this.concurrency === 0)
+      throw new FunctionError(this.config.name, {
+        name: 'TooManyRequestsException',
+        message: 'reserved concurrency is 0',
+      });
+    const worker = await this.acquire();
+    this.stats.invocations++;
+    const invokedAt = Date.now();
+    const id = this.nextInvocation++;
+    const timeoutMs = this.config.timeoutSeconds * 1000;
+    try {
+      return await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.stats.timeouts++;
+          cleanup();
+          this.kill(worker);
+          reject(new FunctionTimeoutError(this.config.name, this.config.timeoutSeconds));
+        }, timeoutMs);
+        const onMessage = (message: { id?: number; result?: unknown; error?: { name: string; message: string } }) => {
+          if (message.id !== id) return;
+          cleanup();
+          if (message.error) {
+            this.stats.errors++;
+            reject(new FunctionError(this.config.name, message.error));
+          } else resolve(message.result);
+        };
+        const onExit = (code: number | null, signal: string | null) => {
+          cleanup();
+          this.stats.errors++;
+          this.kill(worker);
+          reject(
+            new FunctionError(this.config.name, {
+              name: 'Runtime.ExitError',
+              message: `exited with ${signal ?? code}`,
+            }),
+          );
+        };
+        const cleanup = () => {
+          clearTimeout(timer);
+          worker.process.off('message', onMessage);
+          worker.process.off('exit', onExit);
+        };
+        worker.process.on('message', onMessage);
+        worker.process.on('exit', onExit);
+        worker.process.send({ id, event, deadlineMs: Date.now() + timeoutMs, requestId: randomUUID() });
+      });
+    } finally {
+      this.stats.busyMs += Date.now() - invokedAt;
+      this.release(worker);
+    }
+  }
+
+  /** Kills every environment. */
+  public async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(
+      [...this.workers].map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            if (worker.process.exitCode !== null || worker.process.signalCode !== null) return resolve();
+            worker.process.once('exit', () => resolve());
+            worker.process.kill('SIGKILL');
+          }),
+      ),
+    );
+    this.workers.length = 0;
+  }
+
+  private async acquire(): Promise<Worker> {
+    for (;;) {
+      if (this.stopped)
+        throw new FunctionError(this.config.name, { name: 'Stopped', message: 'the local cloud is stopping' });
+      const idle = this.workers.find((worker) => !worker.busy);
+      if (idle) {
+        idle.busy = true;
+        await idle.ready;
+        return idle;
+      }
+      if (this.workers.length < this.concurrency) {
+        const worker = this.startWorker();
+        worker.busy = true;
+        await worker.ready;
+        return worker;
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  private release(worker: Worker): void {
+    worker.busy = false;
+    this.waiting.shift()?.();
+  }
+
+  private kill(worker: Worker): void {
+    worker.process.kill('SIGKILL');
+    const index = this.workers.indexOf(worker);
+    if (index >= 0) this.workers.splice(index, 1);
+  }
+
+  private startWorker(): Worker {
+    this.stats.coldStarts++;
+    const child = fork(compiledScript('lambda-worker.ts'), [], {
+      // Not the parent's flags: plain node, like the Lambda runtime, without the parent's TypeScript loader.
+      execArgv: [],
+      env: {
+        ...this.config.environment,
+        PATH: process.env.PATH,
+        CODE_DIR: this.config.codeDir,
+        HANDLER: this.config.handler,
+        AWS_LAMBDA_FUNCTION_NAME: this.config.name,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.config.memoryMb),
+        AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${this.config.name}`,
+        NODE_OPTIONS: `--max-old-space-size=${Math.max(64, Math.floor(this.config.memoryMb * 0.9))}`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    for (const stream of [child.stdout, child.stderr]) {
+      if (!stream) continue;
+      createInterface({ input: stream }).on('line', (line) => {
+        let json: Record<string, unknown> | undefined;
+        if (line.startsWith('{')) {
+          try {
+            json = JSON.parse(line);
+          } catch {
+            json = undefined;
+          }
+        }
+        this.onOutput({ functionName: this.config.name, line, json });
+      });
+    }
+    const ready = new Promise<void>((resolve, reject) => {
+      const onMessage = (message: { ready?: boolean }) => {
+        if (message.ready) {
+          child.off('exit', onExit);
+          child.off('message', onMessage);
+          resolve();
+        }
+      };
+      const onExit = (code: number | null) =>
+        reject(new FunctionError(this.config.name, { name: 'Runtime.InitError', message: `init exited with ${code}` }));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+    const worker: Worker = { process: child, ready, busy: false };
+    this.workers.push(worker);
+    return worker;
+  }
+}

@@ -1,0 +1,268 @@
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  DescribeStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type KinesisClient,
+  type _Record as KinesisRecord,
+} from '@aws-sdk/client-kinesis';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { KinesisStreamBatchResponse, KinesisStreamRecord } from 'aws-lambda';
+import type { FunctionRuntime } from './function-runtime';
+import { LOCAL_REGION } from './intrinsics';
+import type { PollerStats } from './sqs-poller';
+
+/** A Kinesis event source mapping, as the template configures it. */
+export interface KinesisMappingConfig {
+  readonly streamName: string;
+  readonly streamArn: string;
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+  readonly reportBatchItemFailures: boolean;
+  readonly bisectBatchOnFunctionError: boolean;
+  /** -1: until the records expire. */
+  readonly maximumRetryAttempts: number;
+  /** -1: no limit. */
+  readonly maximumRecordAgeSeconds: number;
+  readonly parallelizationFactor: number;
+  /** The on-failure destination queue, if any. */
+  readonly onFailureQueueUrl?: string;
+  readonly functionArn: string;
+}
+
+/** Kinesis allows 5 GetRecords calls per second per shard. */
+const GET_RECORDS_INTERVAL_MS = 200;
+/** Records read ahead per lane before the reader waits. */
+const LANE_BUFFER = 2_000;
+
+/**
+ * Polls every shard of a stream for a function with Lambda's Kinesis semantics. Per shard, `ParallelizationFactor`
+ * lanes each take the records of their partition keys (by hash), so one key stays in order. A lane sends one
+ * batch at a time and moves on only when it succeeds: with `ReportBatchItemFailures` it retries from the lowest
+ * failed sequence number; on a function error it bisects the batch (if configured) to isolate a poison record.
+ * A batch that fails `MaximumRetryAttempts` times, or records older than `MaximumRecordAgeInSeconds`, are
+ * skipped and described in an AWS-shaped message to the on-failure destination (without their data).
+ */
+export class KinesisPoller {
+  public readonly stats: PollerStats & { discardedBatches: number } = {
+    batches: 0,
+    records: 0,
+    failedRecords: 0,
+    functionErrors: 0,
+    discardedBatches: 0,
+  };
+  private running = false;
+  private tasks: Promise<void>[] = [];
+
+  constructor(
+    private readonly kinesis: KinesisClient,
+    private readonly sqs: SQSClient,
+    private readonly config: KinesisMappingConfig,
+    private readonly runtime: FunctionRuntime,
+    private readonly onError: (error: Error) => void,
+  ) {}
+
+  public async start(): Promise<void> {
+    this.running = true;
+    const { StreamDescription } = await this.kinesis.send(
+      new DescribeStreamCommand({ StreamName: this.config.streamName }),
+    );
+    for (const shard of StreamDescription?.Shards ?? []) {
+      const lanes = Array.from({ length: this.config.parallelizationFactor }, () => new Lane());
+      this.tasks.push(this.readShard(shard.ShardId as string, lanes));
+      for (const lane of lanes) this.tasks.push(this.drainLane(shard.ShardId as string, lane));
+    }
+  }
+
+  public async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.tasks);
+  }
+
+  private async readShard(shardId: string, lanes: Lane[]): Promise<void> {
+    let iterator: string | undefined;
+    while (this.running) {
+      try {
+        iterator ??= (
+          await this.kinesis.send(
+            new GetShardIteratorCommand({
+              StreamName: this.config.streamName,
+              ShardId: shardId,
+              ShardIteratorType: this.config.startingPosition,
+            }),
+          )
+        ).ShardIterator;
+        if (lanes.some((lane) => lane.records.length >= LANE_BUFFER)) {
+          await sleep(GET_RECORDS_INTERVAL_MS);
+          continue;
+        }
+        const { Records = [], NextShardIterator } = await this.kinesis.send(
+          new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(10_000, this.config.batchSize * 4) }),
+        );
+        iterator = NextShardIterator;
+        for (const record of Records) {
+          lanes[laneOf(record.PartitionKey as string, lanes.length)].records.push(record);
+        }
+        if (Records.length === 0) await sleep(GET_RECORDS_INTERVAL_MS);
+      } catch (error) {
+        if (this.running) this.onError(error as Error);
+        iterator = undefined;
+        await sleep(GET_RECORDS_INTERVAL_MS);
+      }
+    }
+  }
+
+  private async drainLane(shardId: string, lane: Lane): Promise<void> {
+    // Batches waiting their turn: a bisected batch becomes two, first half first.
+    const queue: KinesisRecord[][] = [];
+    let retries = 0;
+    while (this.running) {
+      if (queue.length === 0) {
+        const batch = await this.takeBatch(lane);
+        if (batch.length === 0) continue;
+        queue.push(batch);
+        retries = 0;
+      }
+      const batch = queue[0];
+      const fresh = this.dropExpired(shardId, batch);
+      if (fresh.length === 0) {
+        queue.shift();
+        continue;
+      }
+      queue[0] = fresh;
+      const outcome = await this.invoke(shardId, fresh);
+      if (outcome.kind === 'success') {
+        queue.shift();
+        retries = 0;
+        continue;
+      }
+      if (outcome.kind === 'partial') {
+        // Retry from the lowest failed sequence number: everything before it is checkpointed.
+        queue[0] = fresh.slice(outcome.retryFrom);
+      } else if (this.config.bisectBatchOnFunctionError && fresh.length > 1) {
+        const half = Math.ceil(fresh.length / 2);
+        queue.splice(0, 1, fresh.slice(0, half), fresh.slice(half));
+        continue;
+      }
+      retries++;
+      if (this.config.maximumRetryAttempts >= 0 && retries > this.config.maximumRetryAttempts) {
+        await this.discard(shardId, queue[0], 'RetryAttemptsExhausted', retries);
+        queue.shift();
+        retries = 0;
+      }
+    }
+  }
+
+  /** Waits for records, then gathers up to `batchSize` for at most the batching window. */
+  private async takeBatch(lane: Lane): Promise<KinesisRecord[]> {
+    const windowEnds = Date.now() + this.config.maxBatchingWindowSeconds * 1000;
+    while (this.running && lane.records.length === 0) await sleep(20);
+    while (this.running && lane.records.length < this.config.batchSize && Date.now() < windowEnds) await sleep(20);
+    return lane.records.splice(0, this.config.batchSize);
+  }
+
+  private dropExpired(shardId: string, batch: KinesisRecord[]): KinesisRecord[] {
+    if (this.config.maximumRecordAgeSeconds < 0) return batch;
+    const oldest = Date.now() - this.config.maximumRecordAgeSeconds * 1000;
+    const expired = batch.filter((record) => (record.ApproximateArrivalTimestamp?.getTime() ?? Date.now()) < oldest);
+    if (expired.length > 0) void this.discard(shardId, expired, 'RecordAgeExceeded', 0);
+    return batch.filter((record) => !expired.includes(record));
+  }
+
+  private async invoke(
+    shardId: string,
+    batch: KinesisRecord[],
+  ): Promise<{ kind: 'success' } | { kind: 'partial'; retryFrom: number } | { kind: 'error' }> {
+    this.stats.batches++;
+    this.stats.records += batch.length;
+    try {
+      const response = (await this.runtime.invoke({
+        Records: batch.map((record) => this.toRecord(shardId, record)),
+      })) as KinesisStreamBatchResponse | undefined;
+      const failures = this.config.reportBatchItemFailures ? (response?.batchItemFailures ?? []) : [];
+      if (failures.length === 0) return { kind: 'success' };
+      const failed = new Set(failures.map((failure) => failure.itemIdentifier));
+      const retryFrom = batch.findIndex((record) => failed.has(record.SequenceNumber as string));
+      // An identifier that names no record of the batch fails the whole batch, as on AWS.
+      this.stats.failedRecords += batch.length - Math.max(0, retryFrom);
+      return { kind: 'partial', retryFrom: Math.max(0, retryFrom) };
+    } catch {
+      this.stats.functionErrors++;
+      this.stats.failedRecords += batch.length;
+      return { kind: 'error' };
+    }
+  }
+
+  /** Sends AWS's on-failure record for `batch` (metadata only) and moves past it. */
+  private async discard(
+    shardId: string,
+    batch: KinesisRecord[],
+    condition: string,
+    invokeCount: number,
+  ): Promise<void> {
+    this.stats.discardedBatches++;
+    if (!this.config.onFailureQueueUrl) return;
+    const first = batch[0];
+    const last = batch[batch.length - 1];
+    const message = {
+      requestContext: {
+        requestId: randomUUID(),
+        functionArn: this.config.functionArn,
+        condition,
+        approximateInvokeCount: invokeCount,
+      },
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      version: '1.0',
+      timestamp: new Date().toISOString(),
+      KinesisBatchInfo: {
+        shardId,
+        startSequenceNumber: first.SequenceNumber,
+        endSequenceNumber: last.SequenceNumber,
+        approximateArrivalOfFirstRecord: first.ApproximateArrivalTimestamp?.toISOString(),
+        approximateArrivalOfLastRecord: last.ApproximateArrivalTimestamp?.toISOString(),
+        batchSize: batch.length,
+        streamArn: this.config.streamArn,
+      },
+    };
+    try {
+      await this.sqs.send(
+        new SendMessageCommand({ QueueUrl: this.config.onFailureQueueUrl, MessageBody: JSON.stringify(message) }),
+      );
+    } catch (error) {
+      this.onError(error as Error);
+    }
+  }
+
+  private toRecord(shardId: string, record: KinesisRecord): KinesisStreamRecord {
+    return {
+      kinesis: {
+        kinesisSchemaVersion: '1.0',
+        partitionKey: record.PartitionKey as string,
+        sequenceNumber: record.SequenceNumber as string,
+        data: Buffer.from(record.Data ?? new Uint8Array()).toString('base64'),
+        approximateArrivalTimestamp: (record.ApproximateArrivalTimestamp?.getTime() ?? Date.now()) / 1000,
+      },
+      eventSource: 'aws:kinesis',
+      eventVersion: '1.0',
+      eventID: `${shardId}:${record.SequenceNumber}`,
+      eventName: 'aws:kinesis:record',
+      invokeIdentityArn: `${this.config.functionArn}-role`,
+      awsRegion: LOCAL_REGION,
+      eventSourceARN: this.config.streamArn,
+    };
+  }
+}
+
+class Lane {
+  public readonly records: KinesisRecord[] = [];
+}
+
+function laneOf(partitionKey: string, lanes: number): number {
+  if (lanes === 1) return 0;
+  return createHash('md5').update(partitionKey).digest().readUInt32BE(0) % lanes;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,44 @@
+/**
+ * One Lambda execution environment: a process that loads a function's bundle once (its init phase) and runs one
+ * invocation at a time, as Lambda does. The parent sends `{ id, event, deadlineMs, requestId }` over IPC and gets
+ * `{ id, result }` or `{ id, error }` back. The handler is `HANDLER` (file.export) inside `CODE_DIR`; everything
+ * the function prints goes to stdout, where the parent reads logs and EMF metrics.
+ */
+import * as path from 'node:path';
+
+interface Invocation {
+  readonly id: number;
+  readonly event: unknown;
+  readonly deadlineMs: number;
+  readonly requestId: string;
+}
+
+const codeDir = process.env.CODE_DIR as string;
+const [file, exportName] = (process.env.HANDLER as string).split('.');
+const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME as string;
+// The init phase: module scope runs once, as on Lambda.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const handler = require(path.join(codeDir, file))[exportName] as (event: unknown, context: object) => Promise<unknown>;
+if (typeof handler !== 'function') throw new Error(`${process.env.HANDLER} is not a function in ${codeDir}`);
+
+process.on('message', async (invocation: Invocation) => {
+  const context = {
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: process.env.FUNCTION_ARN,
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    awsRequestId: invocation.requestId,
+    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, invocation.deadlineMs - Date.now()),
+  };
+  try {
+    const result = await handler(invocation.event, context);
+    process.send?.({ id: invocation.id, result });
+  } catch (error) {
+    const { name, message, stack } = error as Error;
+    process.send?.({ id: invocation.id, error: { name, message, stack } });
+  }
+});
+process.send?.({ ready: true });

@@ -1,0 +1,36 @@
+import type { FunctionOutput } from './function-runtime';
+
+/** Sums and samples of the EMF metrics each function printed. */
+export class MetricsCollector {
+  private readonly sums = new Map<string, Map<string, number>>();
+  private readonly samples = new Map<string, Map<string, number[]>>();
+
+  /** Reads one line a function printed; lines that are not EMF are ignored. */
+  public readonly collect = (output: FunctionOutput, label = output.functionName): void => {
+    const emf = output.json?._aws as { CloudWatchMetrics?: { Metrics?: { Name: string }[] }[] } | undefined;
+    if (!emf?.CloudWatchMetrics) return;
+    for (const directive of emf.CloudWatchMetrics) {
+      for (const { Name } of directive.Metrics ?? []) {
+        const values = [output.json?.[Name]].flat().map(Number).filter(Number.isFinite);
+        const sums = this.sums.get(label) ?? new Map<string, number>();
+        sums.set(Name, (sums.get(Name) ?? 0) + values.reduce((a, b) => a + b, 0));
+        this.sums.set(label, sums);
+        const samples = this.samples.get(label) ?? new Map<string, number[]>();
+        samples.set(Name, [...(samples.get(Name) ?? []), ...values]);
+        this.samples.set(label, samples);
+      }
+    }
+  };
+
+  /** The sum of `metric` for `label`. */
+  public sum(label: string, metric: string): number {
+    return this.sums.get(label)?.get(metric) ?? 0;
+  }
+
+  /** The `p`th percentile (0-100) of the values of `metric` for `label`, or undefined without values. */
+  public percentile(label: string, metric: string, p: number): number | undefined {
+    const values = [...(this.samples.get(label)?.get(metric) ?? [])].sort((a, b) => a - b);
+    if (values.length === 0) return undefined;
+    return values[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)];
+  }
+}

@@ -1,0 +1,169 @@
+import { CreateTableCommand, type DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { CreateStreamCommand, type KinesisClient, waitUntilStreamExists } from '@aws-sdk/client-kinesis';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { AssemblyStack, TemplateResource } from './assembly';
+import { IntrinsicResolver, LOCAL_ACCOUNT, LOCAL_REGION, type LocalResource } from './intrinsics';
+
+/** Shards an on-demand stream gets locally (AWS scales them with traffic; kinesalite cannot). */
+export const LOCAL_ON_DEMAND_SHARDS = 2;
+
+/** The clients provisioning talks to. */
+export interface ProvisioningClients {
+  readonly sqs: SQSClient;
+  readonly kinesis: KinesisClient;
+  readonly dynamodb: DynamoDBClient;
+}
+
+/** One stack made local: every resource's local identity, and a resolver for the rest of the template. */
+export interface ProvisionedStack {
+  readonly stack: AssemblyStack;
+  readonly resources: Map<string, LocalResource>;
+  readonly resolver: IntrinsicResolver;
+}
+
+/**
+ * Creates every queue (with its redrive policy, FIFO attributes and visibility timeout), stream (shards) and table
+ * (keys) of a synthesized stack in the emulators, and gives every other resource a local identity (functions by
+ * name, roles, log groups...). Dead-letter queues are created before the queues that redrive to them.
+ * Settings that cannot be honoured locally are reported through `notice`, once each.
+ */
+export async function provisionStack(
+  stack: AssemblyStack,
+  clients: ProvisioningClients,
+  notice: (message: string) => void,
+): Promise<ProvisionedStack> {
+  const resources = new Map<string, LocalResource>();
+  const resolver = new IntrinsicResolver(stack.stackName, resources);
+  const entries = Object.entries(stack.resources);
+  const prefix = stack.stackName.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 30);
+  const arn = (service: string, resource: string) => `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${resource}`;
+
+  // Names and identities first: everything a Ref or GetAtt may point at.
+  for (const [logicalId, resource] of entries) {
+    const name = `${prefix}-${logicalId}`.slice(0, 75);
+    switch (resource.Type) {
+      case 'AWS::Lambda::Function':
+        resources.set(logicalId, {
+          type: resource.Type,
+          ref: name,
+          attributes: { Arn: arn('lambda', `function:${name}`) },
+        });
+        break;
+      case 'AWS::IAM::Role':
+        resources.set(logicalId, {
+          type: resource.Type,
+          ref: name,
+          attributes: { Arn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${name}` },
+        });
+        break;
+      case 'AWS::Logs::LogGroup':
+        resources.set(logicalId, {
+          type: resource.Type,
+          ref: `/aws/lambda/${name}`,
+          attributes: { Arn: arn('logs', `log-group:/aws/lambda/${name}:*`) },
+        });
+        break;
+      case 'AWS::Kinesis::StreamConsumer':
+        notice(
+          `${logicalId}: enhanced fan-out has no local equivalent; its consumer reads the stream with GetRecords.`,
+        );
+        resources.set(logicalId, { type: resource.Type, ref: name, attributes: { ConsumerARN: name } });
+        break;
+      case 'AWS::Lambda::Url':
+        resources.set(logicalId, { type: resource.Type, ref: name, attributes: { FunctionUrl: `local://${name}/` } });
+        break;
+      default:
+        break;
+    }
+  }
+
+  // Tables and streams have no dependencies on each other.
+  for (const [logicalId, resource] of entries) {
+    const name = `${prefix}-${logicalId}`.slice(0, 100);
+    if (resource.Type === 'AWS::DynamoDB::Table') {
+      await createTable(clients.dynamodb, name, resource);
+      resources.set(logicalId, {
+        type: resource.Type,
+        ref: name,
+        attributes: { Arn: arn('dynamodb', `table/${name}`), StreamArn: arn('dynamodb', `table/${name}/stream/local`) },
+      });
+    } else if (resource.Type === 'AWS::Kinesis::Stream') {
+      const props = resource.Properties ?? {};
+      const onDemand = (props.StreamModeDetails as { StreamMode?: string } | undefined)?.StreamMode === 'ON_DEMAND';
+      const shards = onDemand ? LOCAL_ON_DEMAND_SHARDS : Number(props.ShardCount ?? 1);
+      if (onDemand) notice(`${logicalId}: an on-demand stream runs with ${shards} shards locally.`);
+      await ignoreExisting(clients.kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards })));
+      await waitUntilStreamExists(
+        { client: clients.kinesis, maxWaitTime: 30, minDelay: 0.05, maxDelay: 0.2 },
+        { StreamName: name },
+      );
+      resources.set(logicalId, {
+        type: resource.Type,
+        ref: name,
+        attributes: { Arn: arn('kinesis', `stream/${name}`) },
+      });
+    }
+  }
+
+  // Queues: those without a redrive policy first, so every dead-letter target exists when it is named.
+  const queues = entries.filter(([, resource]) => resource.Type === 'AWS::SQS::Queue');
+  const ordered = [
+    ...queues.filter(([, resource]) => !resource.Properties?.RedrivePolicy),
+    ...queues.filter(([, resource]) => resource.Properties?.RedrivePolicy),
+  ];
+  for (const [logicalId, resource] of ordered) {
+    const props = resource.Properties ?? {};
+    const fifo = props.FifoQueue === true || props.FifoQueue === 'true';
+    const name = `${prefix}-${logicalId}`.slice(0, fifo ? 75 : 80) + (fifo ? '.fifo' : '');
+    const attributes: Record<string, string> = {};
+    if (fifo) attributes.FifoQueue = 'true';
+    if (props.ContentBasedDeduplication) attributes.ContentBasedDeduplication = String(props.ContentBasedDeduplication);
+    if (props.VisibilityTimeout !== undefined)
+      attributes.VisibilityTimeout = resolver.resolveString(props.VisibilityTimeout, `${logicalId}.VisibilityTimeout`);
+    if (props.MessageRetentionPeriod !== undefined)
+      attributes.MessageRetentionPeriod = resolver.resolveString(
+        props.MessageRetentionPeriod,
+        `${logicalId}.MessageRetentionPeriod`,
+      );
+    if (props.RedrivePolicy) {
+      const redrive = resolver.resolve(props.RedrivePolicy) as { deadLetterTargetArn: string; maxReceiveCount: number };
+      attributes.RedrivePolicy = JSON.stringify(redrive);
+    }
+    if (props.KmsMasterKeyId) notice(`${logicalId}: KMS encryption is not emulated; messages are kept in memory.`);
+    const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+    const { Attributes } = await clients.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    resources.set(logicalId, {
+      type: resource.Type,
+      ref: QueueUrl as string,
+      attributes: { Arn: Attributes?.QueueArn as string, QueueName: name, QueueUrl: QueueUrl as string },
+    });
+  }
+
+  return { stack, resources, resolver };
+}
+
+async function createTable(client: DynamoDBClient, tableName: string, resource: TemplateResource): Promise<void> {
+  const props = resource.Properties ?? {};
+  await ignoreExisting(
+    client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        KeySchema: props.KeySchema as never,
+        AttributeDefinitions: props.AttributeDefinitions as never,
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    ),
+  );
+  await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 0.05, maxDelay: 0.2 }, { TableName: tableName });
+}
+
+/** With a data folder, tables and streams survive a restart: creating them again is not an error. */
+async function ignoreExisting(create: Promise<unknown>): Promise<void> {
+  try {
+    await create;
+  } catch (error) {
+    if ((error as Error).name !== 'ResourceInUseException') throw error;
+  }
+}
