@@ -2,7 +2,6 @@ import { fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { compiledScript } from './compiled';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -15,6 +14,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
 import { createSqsServer } from 'local-aws-sqs';
+import { compiledScript } from './compiled';
 
 /** Where the emulators listen. */
 export interface EmulatorEndpoints {

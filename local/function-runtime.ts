@@ -50,7 +50,6 @@ interface Worker {
   busy: boolean;
 }
 
-
 /**
  * Runs a function like Lambda: each execution environment is its own process, which handles one invocation at a
  * time; environments are started on demand up to the reserved concurrency (or `defaultConcurrency`), reused while

@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import { MultiBar, Presets } from 'cli-progress';
 import Table from 'cli-table3';
 import { Command, InvalidArgumentError } from 'commander';
-import type { FunctionOutput } from './function-runtime';
 import { spawnEmulators } from './emulators';
+import type { FunctionOutput } from './function-runtime';
 import { LocalCloud } from './local-cloud';
 import { MetricsCollector } from './metrics-collector';
 import { synthesize } from './synth';
@@ -112,8 +112,9 @@ async function main(): Promise<void> {
     await cloud.stop();
     process.exit(code);
   };
-  process.on('SIGINT', () => void stop(130));
-  process.on('SIGTERM', () => void stop(143));
+  // Ctrl-C is how --serve is meant to end: a clean stop, exit code 0.
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
 
   let report: WorkloadReport | undefined;
   if (flags.orders > 0) {
@@ -142,7 +143,9 @@ async function main(): Promise<void> {
     printReport(report, firstProcessed === undefined ? undefined : (firstProcessed - startedAt) / 1000);
     for (const fn of cloud.functions) {
       const { invocations, busyMs } = fn.runtime.stats;
-      say(`  ${fn.runtime.config.label}: ${invocations} invocations, ${invocations ? Math.round(busyMs / invocations) : 0} ms each on average`);
+      say(
+        `  ${fn.runtime.config.label}: ${invocations} invocations, ${invocations ? Math.round(busyMs / invocations) : 0} ms each on average`,
+      );
     }
     if (flags.json) {
       writeFileSync(

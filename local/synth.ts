@@ -5,13 +5,14 @@ import * as path from 'node:path';
 /**
  * Synthesizes the app into `outdir` the way `cdk synth` does, without the CLI's own start-up: runs the `app`
  * command of cdk.json with the context of cdk.json plus what the CLI adds (construct paths and asset metadata,
- * which the local cloud reads). Rejects with the app's output when it fails.
+ * which the local cloud reads). `appCommand` replaces cdk.json's `app`. Rejects with the app's output when it fails.
  */
-export async function synthesize(projectDir: string, outdir: string): Promise<void> {
+export async function synthesize(projectDir: string, outdir: string, appCommand?: string): Promise<void> {
   const cdkJson = JSON.parse(readFileSync(path.join(projectDir, 'cdk.json'), 'utf8')) as {
     app: string;
     context?: Record<string, unknown>;
   };
+  const command = appCommand ?? cdkJson.app;
   const context = {
     ...cdkJson.context,
     'aws:cdk:enable-path-metadata': true,
@@ -19,7 +20,7 @@ export async function synthesize(projectDir: string, outdir: string): Promise<vo
     'aws:cdk:version-reporting': false,
   };
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(cdkJson.app, {
+    const child = spawn(command, {
       cwd: projectDir,
       shell: true,
       env: { ...process.env, CDK_OUTDIR: path.resolve(outdir), CDK_CONTEXT_JSON: JSON.stringify(context) },

@@ -151,7 +151,9 @@ export async function runWorkload(
   // Wait until every consumer has handled every record sent to it (the EMF counts its functions print: scanning
   // the tables while they fill would cost the emulators more than the consumers), or nothing has moved for a while.
   const handled = (label: string) =>
-    metrics.sum(label, 'ProcessedRecords') + metrics.sum(label, 'DuplicateRecords') + metrics.sum(label, 'InvalidRecords');
+    metrics.sum(label, 'ProcessedRecords') +
+    metrics.sum(label, 'DuplicateRecords') +
+    metrics.sum(label, 'InvalidRecords');
   const delivered: Record<string, number> = {
     'order-processor': accepted + expected.invalid.orders,
     'notification-sender': accepted + expected.invalid.notifications,

@@ -1,5 +1,10 @@
 import { EventType, processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
-import { IdempotencyConfig, IdempotencyKeyError, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  IdempotencyKeyError,
+  makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -278,7 +283,7 @@ class BatchConsumer {
 
     const idempotent = this.handlers.get(parsed.type) as IdempotentHandler;
     try {
-      const ranNow = await idempotent.apply(parsed.event, context);
+      const ranNow = await this.applyWhenFree(idempotent, parsed.event, context);
       settled.set(dedupeKey, 'done');
       this.count(ranNow ? RECORD_METRIC_NAMES.processed : RECORD_METRIC_NAMES.duplicate);
       if (ranNow) {
@@ -297,6 +302,28 @@ class BatchConsumer {
       this.count(RECORD_METRIC_NAMES.failed);
       context.logger.error('Record failed; the platform will retry it', { error: error as Error });
       throw error;
+    }
+  }
+
+  /**
+   * Applies the event; while another invocation holds its key in progress, waits for it a little (it usually
+   * completes within moments) instead of failing at once, which would send the record back for a whole visibility
+   * timeout. Gives up, leaving the record to the platform's retry, before the invocation runs short of time.
+   */
+  private async applyWhenFree(
+    idempotent: IdempotentHandler,
+    event: Record<string, unknown>,
+    context: RecordContext,
+  ): Promise<boolean> {
+    for (let delayMs = 50; ; delayMs *= 2) {
+      try {
+        return await idempotent.apply(event, context);
+      } catch (error) {
+        const timeLeft = context.lambdaContext.getRemainingTimeInMillis();
+        if (!(error instanceof IdempotencyAlreadyInProgressError) || delayMs > 1_600 || timeLeft < delayMs + 5_000)
+          throw error;
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
     }
   }
 

@@ -1,0 +1,148 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import * as path from 'node:path';
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { type Message, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { emulatorClients } from '../../local/emulators';
+import type { FunctionOutput } from '../../local/function-runtime';
+import { LocalCloud } from '../../local/local-cloud';
+import { synthesize } from '../../local/synth';
+
+const projectDir = path.resolve(__dirname, '..', '..');
+const outputs: FunctionOutput[] = [];
+let cloud: LocalCloud;
+let clients: ReturnType<typeof emulatorClients>;
+
+/** Waits until `probe` returns a value, polling; fails after `seconds`. */
+async function eventually<T>(probe: () => Promise<T | undefined>, seconds: number, what: string): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${seconds} s waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function receive(queueUrl: string): Promise<Message[]> {
+  const { Messages = [] } = await clients.sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: 10,
+      AttributeNames: ['All'],
+      VisibilityTimeout: 0,
+    }),
+  );
+  return Messages;
+}
+
+const handled = () => outputs.map((output) => output.json?.handled).filter((value) => value !== undefined);
+
+beforeAll(async () => {
+  // GIVEN a small app synthesized as `cdk synth` would, running on the local cloud
+  mkdirSync(path.join(projectDir, '.test-out'), { recursive: true });
+  const assemblyDir = mkdtempSync(path.join(projectDir, '.test-out', 'local-app-'));
+  await synthesize(projectDir, assemblyDir, 'node --import tsx test/fixtures/local-app/app.ts');
+  cloud = await LocalCloud.start({ assemblyDir, onOutput: (output) => outputs.push(output) });
+  clients = emulatorClients(cloud.endpoints);
+}, 60_000);
+
+afterAll(async () => {
+  await cloud?.stop();
+});
+
+const queueOf = (consumer: string) =>
+  cloud.resource(cloud.logicalIdsOf('AWS::SQS::Queue').find((id) => id.startsWith(`${consumer}Queue`)) as string);
+const deadLetterQueueOf = (consumer: string) =>
+  cloud.resource(
+    cloud.logicalIdsOf('AWS::SQS::Queue').find((id) => id.startsWith(`${consumer}DeadLetterQueue`)) as string,
+  );
+
+describe('SQS event source mapping', () => {
+  test('GIVEN a message that keeps failing THEN SQS redrives it to the DLQ after maxReceiveCount, and the rest is deleted', async () => {
+    // WHEN
+    await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueOf('Flaky').ref, MessageBody: 'ok-1' }));
+    await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueOf('Flaky').ref, MessageBody: 'fail-1' }));
+
+    // THEN
+    const [dead] = await eventually(
+      async () => {
+        const messages = await receive(deadLetterQueueOf('Flaky').ref);
+        return messages.length > 0 ? messages : undefined;
+      },
+      20,
+      'the failing message in the dead-letter queue',
+    );
+    expect(dead.Body).toBe('fail-1');
+    expect(Number(dead.Attributes?.ApproximateReceiveCount)).toBeGreaterThanOrEqual(1);
+    expect(await receive(queueOf('Flaky').ref)).toEqual([]);
+  }, 30_000);
+
+  test('GIVEN a function that hangs THEN it is killed at its timeout, its batch is retried, then dead-lettered', async () => {
+    const sleepy = cloud.function('Sleepy').runtime;
+    const timeoutsBefore = sleepy.stats.timeouts;
+
+    await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueOf('Sleepy').ref, MessageBody: 'hang' }));
+
+    const [dead] = await eventually(
+      async () => {
+        const messages = await receive(deadLetterQueueOf('Sleepy').ref);
+        return messages.length > 0 ? messages : undefined;
+      },
+      30,
+      'the hanging message in the dead-letter queue',
+    );
+    expect(dead.Body).toBe('hang');
+    // Each receive ended by the 1-second timeout killing the environment, until SQS moved the message.
+    expect(sleepy.stats.timeouts - timeoutsBefore).toBeGreaterThanOrEqual(1);
+    // A fresh environment then serves the next message.
+    await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueOf('Sleepy').ref, MessageBody: 'next-message' }));
+    await eventually(async () => (handled().includes('next-message') ? true : undefined), 15, 'the next message');
+  }, 60_000);
+});
+
+describe('Kinesis event source mapping', () => {
+  test('GIVEN a poison record THEN bisection isolates it, it goes to the failure queue, and every other record is handled', async () => {
+    const stream = cloud.resource(cloud.logicalIdsOf('AWS::Kinesis::Stream')[0]);
+    const failureQueue = cloud.resource(
+      cloud.logicalIdsOf('AWS::SQS::Queue').find((id) => id.includes('FailureQueue')) as string,
+    );
+    const data = ['r1', 'r2', 'r3', 'poison', 'r5', 'r6', 'r7', 'r8'];
+
+    const started = Date.now();
+    const { Records = [] } = await clients.kinesis.send(
+      new PutRecordsCommand({
+        StreamName: stream.ref,
+        Records: data.map((item) => ({ Data: Buffer.from(item), PartitionKey: 'one-key' })),
+      }),
+    );
+
+    const [failure] = await eventually(
+      async () => {
+        const messages = await receive(failureQueue.ref);
+        return messages.length > 0 ? messages : undefined;
+      },
+      30,
+      'the on-failure record',
+    );
+    const record = JSON.parse(failure.Body as string);
+    expect(record).toMatchObject({
+      requestContext: { condition: 'RetryAttemptsExhausted' },
+      responseContext: { functionError: 'Unhandled' },
+      KinesisBatchInfo: {
+        batchSize: 1,
+        startSequenceNumber: Records[3].SequenceNumber,
+        endSequenceNumber: Records[3].SequenceNumber,
+        streamArn: stream.attributes.Arn,
+      },
+    });
+    await eventually(
+      async () =>
+        data.filter((item) => item !== 'poison').every((item) => handled().includes(item)) ? true : undefined,
+      15,
+      'the other records',
+    );
+    // The shard was blocked only as long as bisection and one retry take, not until the record expires.
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 60_000);
+});
