@@ -26,6 +26,8 @@ export interface EmulatorEndpoints {
 /** Running emulators and a way to stop them. */
 export interface Emulators {
   readonly endpoints: EmulatorEndpoints;
+  /** The process of each emulator, when they run in processes of their own. */
+  readonly pids?: Readonly<Record<EmulatedService, number | undefined>>;
   stop(): Promise<void>;
 }
 
@@ -152,6 +154,10 @@ export async function spawnEmulators(options: EmulatorOptions = {}): Promise<Emu
       endpoints: Object.fromEntries(
         SERVICES.map((service, i) => [service, endpoints[i]]),
       ) as unknown as EmulatorEndpoints,
+      pids: Object.fromEntries(SERVICES.map((service, i) => [service, children[i].pid])) as Record<
+        EmulatedService,
+        number
+      >,
       stop,
     };
   } catch (error) {

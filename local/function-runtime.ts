@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { compiledScript } from './compiled';
+import { processCpuSeconds } from './process-cpu';
 
 /** What a function needs to run locally. */
 export interface LocalFunctionConfig {
@@ -131,6 +132,11 @@ export class FunctionRuntime {
       this.stats.busyMs += Date.now() - invokedAt;
       this.release(worker);
     }
+  }
+
+  /** CPU seconds the live environments have used (killed ones are no longer counted). */
+  public cpuSeconds(): number {
+    return this.workers.reduce((sum, worker) => sum + (processCpuSeconds(worker.process.pid) ?? 0), 0);
   }
 
   /** Kills every environment. */

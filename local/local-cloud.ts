@@ -10,6 +10,7 @@ import {
 import { type FunctionOutput, FunctionRuntime } from './function-runtime';
 import { LOCAL_REGION, type LocalResource } from './intrinsics';
 import { type KinesisMappingConfig, KinesisPoller } from './kinesis-poller';
+import { processCpuSeconds } from './process-cpu';
 import { type ProvisionedStack, provisionStack } from './provision';
 import { type SqsMappingConfig, SqsPoller } from './sqs-poller';
 
@@ -131,6 +132,21 @@ export class LocalCloud {
   /** Every template resource's local identity, by stack and logical ID. */
   public resourceMap(): Record<string, Record<string, LocalResource>> {
     return Object.fromEntries(this.stacks.map((stack) => [stack.stack.stackName, Object.fromEntries(stack.resources)]));
+  }
+
+  /**
+   * CPU seconds used so far by each part of the local cloud: each emulator, each function's environments, and this
+   * process (pollers, workload and IPC). Where the time goes.
+   */
+  public cpuSeconds(): Record<string, number> {
+    const split: Record<string, number> = {};
+    for (const [service, pid] of Object.entries(this.emulators.pids ?? {})) {
+      split[`emulator:${service}`] = processCpuSeconds(pid) ?? 0;
+    }
+    for (const fn of this.functions) split[`function:${fn.runtime.config.label}`] = fn.runtime.cpuSeconds();
+    const own = process.cpuUsage();
+    split['local cloud (pollers, workload)'] = (own.user + own.system) / 1e6;
+    return split;
   }
 
   /** Stops the pollers, the functions and the emulators. */

@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { MultiBar, Presets } from 'cli-progress';
 import Table from 'cli-table3';
@@ -141,12 +142,17 @@ async function main(): Promise<void> {
     });
     bars.stop();
     printReport(report, firstProcessed === undefined ? undefined : (firstProcessed - startedAt) / 1000);
-    for (const fn of cloud.functions) {
-      const { invocations, busyMs } = fn.runtime.stats;
-      say(
-        `  ${fn.runtime.config.label}: ${invocations} invocations, ${invocations ? Math.round(busyMs / invocations) : 0} ms each on average`,
-      );
-    }
+    const cpu = cloud.cpuSeconds();
+    const totalCpu = Object.values(cpu).reduce((a, b) => a + b, 0);
+    const orders = report.orders;
+    console.log(
+      `Where the time goes (CPU ms per order; ${totalCpu.toFixed(1)} CPU-s in all on ${cpus().length} cores): ` +
+        Object.entries(cpu)
+          .sort(([, a], [, b]) => b - a)
+          .map(([part, seconds]) => `${part} ${Math.round((seconds * 1000) / orders)}`)
+          .join(', '),
+    );
+    report = { ...report, cpuSecondsByPart: cpu };
     if (flags.json) {
       writeFileSync(
         path.resolve(flags.json),

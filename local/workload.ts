@@ -53,6 +53,8 @@ export interface WorkloadReport {
   readonly ordersPerSecond: number;
   readonly deadLetterReasons: Record<string, number>;
   readonly consumers: Record<string, ConsumerReport>;
+  /** CPU seconds by part of the local cloud (emulators, functions, the local cloud itself), when measured. */
+  readonly cpuSecondsByPart?: Record<string, number>;
 }
 
 const SKUS = Array.from({ length: 20 }, (_, i) => `SKU-${String(i + 1).padStart(3, '0')}`);
@@ -74,8 +76,11 @@ export async function runWorkload(
   const api = cloud.function('order-api').runtime;
   const env = (label: string) => cloud.function(label).runtime.config.environment;
 
+  // The seed decides what is ordered; the run ID keeps order IDs new on every run, so a kept data folder
+  // (--data-dir) does not turn this run's orders into duplicates of the last one's.
+  const runId = Date.now().toString(36);
   const orders = Array.from({ length: options.orders }, (_, i) => ({
-    orderId: `o-${options.seed}-${i}`,
+    orderId: `o-${options.seed}-${runId}-${i}`,
     customerId: `c-${Math.floor(random() * 500)}`,
     customerEmail: `customer${i}@example.com`,
     sku: SKUS[Math.floor(random() * SKUS.length)],
@@ -98,6 +103,8 @@ export async function runWorkload(
   for (const order of orders)
     expected.unitsBySku.set(order.sku, (expected.unitsBySku.get(order.sku) ?? 0) + order.quantity);
 
+  // What the tables already hold (from an earlier run kept with --data-dir): this run is judged on the difference.
+  const baseline = await readEffects(clients.dynamodb, clients.sqs, env);
   const started = Date.now();
   let published = 0;
   let accepted = 0;
@@ -177,7 +184,7 @@ export async function runWorkload(
   }
   // Let the last batches' deletes and dead letters land before reading the tables.
   await new Promise((resolve) => setTimeout(resolve, 500));
-  const effects = await readEffects(clients.dynamodb, clients.sqs, env);
+  const effects = difference(await readEffects(clients.dynamodb, clients.sqs, env), baseline);
   effectCount.value = effects.total;
   progress();
   const seconds = (Date.now() - started) / 1000;
@@ -299,6 +306,22 @@ async function readEffects(
     analyticsOrders,
     deadLetters,
     total: orders.length + emails.length + audit.length + inventoryOrders + analyticsOrders,
+  };
+}
+
+function difference(after: Effects, before: Effects): Effects {
+  const reservedBySku = new Map(
+    [...after.reservedBySku].map(([sku, reserved]) => [sku, reserved - (before.reservedBySku.get(sku) ?? 0)]),
+  );
+  return {
+    orders: after.orders - before.orders,
+    emails: after.emails - before.emails,
+    auditEntries: after.auditEntries - before.auditEntries,
+    inventoryOrders: after.inventoryOrders - before.inventoryOrders,
+    reservedBySku,
+    analyticsOrders: after.analyticsOrders - before.analyticsOrders,
+    deadLetters: after.deadLetters - before.deadLetters,
+    total: after.total - before.total,
   };
 }
 
