@@ -19,8 +19,8 @@ export class UnresolvableError extends Error {
 
 /**
  * Resolves CloudFormation intrinsic functions to local values: `Ref` (resources and pseudo parameters),
- * `Fn::GetAtt`, `Fn::Join`, `Fn::Select`, `Fn::Split`, `Fn::Sub` and `Fn::If`-free conditions are not needed by
- * the templates this kit synthesizes.
+ * `Fn::GetAtt`, `Fn::Join`, `Fn::Select`, `Fn::Split` and `Fn::Sub`. Any other function (`Fn::If`,
+ * `Fn::ImportValue`...) fails with an error that names it, rather than resolving to something wrong.
  */
 export class IntrinsicResolver {
   constructor(
