@@ -1,6 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
@@ -111,10 +111,22 @@ export class IdempotencyTable extends Construct {
   /**
    * Lets `fn` keep its idempotency records in this table: grants exactly the item actions Powertools performs
    * (and the KMS use a customer managed key needs), and sets `IDEMPOTENCY_TABLE_NAME` in its environment.
+   *
+   * @param fn the function
+   * @param keyPrefix when given, `fn` may touch only the records whose key starts with it
+   *   (`dynamodb:LeadingKeys`): the runtime kit keys every record `<consumer name>.<event type>#<hash>`, so a
+   *   function sharing the table cannot read or overwrite another's records.
    */
-  public grantIdempotency(fn: lambda.Function): iam.Grant {
+  public grantIdempotency(fn: lambda.Function, keyPrefix?: string): iam.Grant {
     fn.addEnvironment(IDEMPOTENCY_TABLE_NAME_ENV, this.table.tableName);
-    const grant = this.table.grant(fn, ...IDEMPOTENCY_ITEM_ACTIONS);
+    const grant = keyPrefix
+      ? iam.Grant.addToPrincipal({
+          grantee: fn,
+          actions: [...IDEMPOTENCY_ITEM_ACTIONS],
+          resourceArns: [this.table.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${keyPrefix}*`] } },
+        })
+      : this.table.grant(fn, ...IDEMPOTENCY_ITEM_ACTIONS);
     this.table.encryptionKey?.grantEncryptDecrypt(fn);
     return grant;
   }

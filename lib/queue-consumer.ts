@@ -172,7 +172,7 @@ export class QueueConsumer extends Construct {
     }
 
     this.idempotencyTable = props.idempotencyTable ?? new IdempotencyTable(this, 'Idempotency');
-    this.idempotencyTable.grantIdempotency(this.function);
+    this.idempotencyTable.grantIdempotency(this.function, `${this.consumerFunction.serviceName}.`);
     this.deadLetterQueue.grantSendMessages(this.function);
     this.function.addEnvironment(DEAD_LETTER_QUEUE_URL_ENV, this.deadLetterQueue.queueUrl);
 

@@ -272,7 +272,7 @@ export class StreamConsumer extends Construct {
     }
     fn.addEventSource(eventSource);
 
-    this.idempotencyTable.grantIdempotency(fn);
+    this.idempotencyTable.grantIdempotency(fn, `${consumerFunction.serviceName}.`);
     failureQueue.grantSendMessages(fn);
     fn.addEnvironment(DEAD_LETTER_QUEUE_URL_ENV, failureQueue.queueUrl);
     Validations.of(failureQueue).acknowledge(

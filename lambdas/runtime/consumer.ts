@@ -76,7 +76,8 @@ export interface ConsumerOptions {
   // biome-ignore lint/suspicious/noExplicitAny: each handler has its own schema; defineEventHandler checks each.
   readonly events: Readonly<Record<string, EventHandler<any>>>;
   /**
-   * The consumer's name: part of every idempotency key, so two consumers never share records.
+   * The consumer's name: the start of every idempotency key (`<name>.<event type>#<hash>`), so two consumers never
+   * share records, and IAM can limit each function to its own (`dynamodb:LeadingKeys`).
    *
    * @default - `POWERTOOLS_SERVICE_NAME`, else `consumer`
    */
@@ -392,8 +393,9 @@ class BatchConsumer {
       {
         persistenceStore,
         config,
-        // The consumer and event type in every key, so two consumers (or types) never share a record.
-        keyPrefix: `${process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'local'}.${consumerName}.${type}`,
+        // The consumer and event type in every key, so two consumers (or types) never share a record; the
+        // constructs grant each function only the keys that start with its consumer name.
+        keyPrefix: `${consumerName}.${type}`,
       },
     );
     return {

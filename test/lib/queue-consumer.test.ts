@@ -155,7 +155,9 @@ describe('QueueConsumer with default props', () => {
           {
             Effect: 'Allow',
             Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-            Resource: [{ 'Fn::GetAtt': [tableId, 'Arn'] }],
+            // Only this consumer's records: the runtime keys them '<service name>.<event type>#<hash>'.
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['Orders.*'] } },
+            Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
           },
         ]),
       },

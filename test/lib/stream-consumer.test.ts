@@ -129,7 +129,9 @@ describe('StreamConsumer with one consumer and default props', () => {
           {
             Effect: 'Allow',
             Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-            Resource: [{ 'Fn::GetAtt': [tableId, 'Arn'] }],
+            // Only this consumer's records: the runtime keys them '<service name>.<event type>#<hash>'.
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['audit.*'] } },
+            Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
           },
         ]),
       },
