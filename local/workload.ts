@@ -259,7 +259,8 @@ function invalidBody(i: number): string {
   return kinds[Math.floor(i / 3) % kinds.length];
 }
 
-interface Effects {
+/** What the reference app's tables hold, counted per use case. */
+export interface Effects {
   orders: number;
   emails: number;
   auditEntries: number;
@@ -270,7 +271,7 @@ interface Effects {
   total: number;
 }
 
-async function readEffects(
+export async function readEffects(
   dynamodb: DynamoDBClient,
   sqs: SQSClient,
   env: (label: string) => Record<string, string>,

@@ -2,26 +2,28 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { ListQueuesCommand } from '@aws-sdk/client-sqs';
+import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kinesis';
+import { ListQueuesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { emulatorClients } from '../../local/emulators';
 import { LocalCloud } from '../../local/local-cloud';
 import { MetricsCollector } from '../../local/metrics-collector';
 import { synthesize } from '../../local/synth';
-import { runWorkload, type WorkloadReport } from '../../local/workload';
+import { readEffects, runWorkload, type WorkloadReport } from '../../local/workload';
+import { replay } from '../../ops/replay';
 
 const projectDir = path.resolve(__dirname, '..', '..');
 
 describe('the reference app on the local cloud', () => {
   let cloud: LocalCloud;
   let report: WorkloadReport;
+  const metrics = new MetricsCollector();
 
   beforeAll(async () => {
     // GIVEN the reference app, synthesized and running locally
     mkdirSync(path.join(projectDir, '.test-out'), { recursive: true });
     const assemblyDir = mkdtempSync(path.join(projectDir, '.test-out', 'reference-'));
     await synthesize(projectDir, assemblyDir);
-    const metrics = new MetricsCollector();
     const labels = new Map<string, string>();
     cloud = await LocalCloud.start({
       assemblyDir,
@@ -58,6 +60,51 @@ describe('the reference app on the local cloud', () => {
     // The audit log keeps every event, retries included.
     expect(report.consumers['audit-log-writer'].processed).toBe(report.accepted);
   });
+
+  test('WHEN records a consumer gave up on are replayed THEN the effects still exist exactly once', async () => {
+    // GIVEN an on-failure record (as the event source mapping writes it) naming three records of the stream
+    const clients = emulatorClients(cloud.endpoints);
+    const inventory = cloud.function('inventory-updater').runtime.config.environment;
+    const env = (label: string) => cloud.function(label).runtime.config.environment;
+    const streamName = cloud.function('order-api').runtime.config.environment.ORDER_EVENTS_STREAM_NAME;
+    const { StreamDescription } = await clients.kinesis.send(new DescribeStreamCommand({ StreamName: streamName }));
+    const shardId = StreamDescription?.Shards?.[0]?.ShardId as string;
+    const { ShardIterator } = await clients.kinesis.send(
+      new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
+    );
+    const { Records = [] } = await clients.kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 3 }));
+    expect(Records).toHaveLength(3);
+    await clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: inventory.DEAD_LETTER_QUEUE_URL,
+        MessageBody: JSON.stringify({
+          requestContext: { condition: 'RetryAttemptsExhausted' },
+          KinesisBatchInfo: {
+            shardId,
+            startSequenceNumber: Records[0].SequenceNumber,
+            endSequenceNumber: Records[2].SequenceNumber,
+            batchSize: 3,
+            streamArn: StreamDescription?.StreamARN,
+          },
+        }),
+      }),
+    );
+    const before = await readEffects(clients.dynamodb, clients.sqs, env);
+    const duplicatesBefore = metrics.sum('inventory-updater', 'DuplicateRecords');
+
+    // WHEN it is replayed
+    const result = await replay(clients.sqs, clients.kinesis, { failureQueueUrl: inventory.DEAD_LETTER_QUEUE_URL });
+
+    // THEN the three records are published again, every consumer sees them as duplicates, and no effect moves
+    expect(result).toMatchObject({ batches: 1, records: 3, expired: 0 });
+    const deadline = Date.now() + 30_000;
+    while (metrics.sum('inventory-updater', 'DuplicateRecords') < duplicatesBefore + 3 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(metrics.sum('inventory-updater', 'DuplicateRecords')).toBe(duplicatesBefore + 3);
+    const after = await readEffects(clients.dynamodb, clients.sqs, env);
+    expect({ ...after, deadLetters: 0 }).toEqual({ ...before, deadLetters: 0 });
+  }, 60_000);
 
   test('THEN each invalid event sits in the right dead-letter queue with its reason', () => {
     for (const [label, consumer] of Object.entries(report.consumers)) {

@@ -1,0 +1,100 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * Operations on deployed or local pipelines: `eda-kit redrive` and `eda-kit replay`. Against AWS with the usual
+ * credential chain; against the local cloud (`npm start -- --serve`) with `--local`, where queues may also be
+ * named by their logical ID.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { Command, InvalidArgumentError } from 'commander';
+import { emulatorClients } from '../local/emulators';
+import { redrive } from '../ops/redrive';
+import { replay } from '../ops/replay';
+
+interface Served {
+  endpoints: { sqs: string; kinesis: string; dynamodb: string };
+  resources: Record<string, Record<string, { ref: string; attributes: Record<string, string> }>>;
+}
+
+function clients(local: boolean): { sqs: SQSClient; kinesis: KinesisClient; served?: Served } {
+  if (!local) return { sqs: new SQSClient({}), kinesis: new KinesisClient({}) };
+  const file = path.resolve('.local', 'endpoints.json');
+  let served: Served;
+  try {
+    served = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    throw new InvalidArgumentError(
+      `--local needs a running local cloud: no ${file} (start one with npm start -- --serve)`,
+    );
+  }
+  const { sqs, kinesis } = emulatorClients(served.endpoints);
+  return { sqs, kinesis, served };
+}
+
+/** A queue URL as given, or (locally) the URL of the queue with that logical ID. */
+function queueUrl(value: string, served?: Served): string {
+  if (/^https?:\/\//.test(value) || !served) return value;
+  for (const stack of Object.values(served.resources)) {
+    const resource = stack[value];
+    if (resource?.attributes.QueueUrl) return resource.attributes.QueueUrl;
+  }
+  throw new InvalidArgumentError(`no queue with the logical ID '${value}' in the local cloud`);
+}
+
+function wholeNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new InvalidArgumentError(`expected a whole number of 1 or more, got '${value}'`);
+  return parsed;
+}
+
+const program = new Command()
+  .name('eda-kit')
+  .description('Operations on cdk-eda-kit pipelines')
+  .configureOutput({ writeErr: (text) => process.stderr.write(`${text.split('\n')[0]}\n`) })
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
+
+program
+  .command('redrive')
+  .description('move messages from a dead-letter queue back to its source queue')
+  .requiredOption('--dlq <queue>', 'the dead-letter queue (URL, or logical ID with --local)')
+  .requiredOption('--to <queue>', 'the source queue (URL, or logical ID with --local)')
+  .option('--dry-run', 'list and count by reason; move nothing', false)
+  .option('--max <n>', 'move at most n messages', wholeNumber)
+  .option('--poll-and-send', 'do not use StartMessageMoveTask', false)
+  .option('--local', 'use the local cloud of npm start -- --serve', false)
+  .action(async (options) => {
+    const { sqs, served } = clients(options.local);
+    const result = await redrive(sqs, {
+      deadLetterQueueUrl: queueUrl(options.dlq, served),
+      sourceQueueUrl: queueUrl(options.to, served),
+      dryRun: options.dryRun,
+      max: options.max,
+      pollAndSend: options.pollAndSend,
+    });
+    console.log(JSON.stringify(result, null, 2));
+  });
+
+program
+  .command('replay')
+  .description('re-publish the records a Kinesis consumer gave up on, read back from the stream')
+  .requiredOption('--failure-queue <queue>', "the consumer's failure queue (URL, or logical ID with --local)")
+  .option('--dry-run', 'count batches and records; publish nothing', false)
+  .option('--max-batches <n>', 'replay at most n failed batches', wholeNumber)
+  .option('--local', 'use the local cloud of npm start -- --serve', false)
+  .action(async (options) => {
+    const { sqs, kinesis, served } = clients(options.local);
+    const result = await replay(sqs, kinesis, {
+      failureQueueUrl: queueUrl(options.failureQueue, served),
+      dryRun: options.dryRun,
+      maxBatches: options.maxBatches,
+    });
+    console.log(JSON.stringify(result, null, 2));
+  });
+
+program.parseAsync(process.argv).catch((error) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(error instanceof InvalidArgumentError ? 2 : 1);
+});

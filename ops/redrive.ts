@@ -1,0 +1,138 @@
+import {
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
+
+/** What a redrive did, or (dry run) would do. */
+export interface RedriveResult {
+  /** `move-task` when SQS moves the messages itself (StartMessageMoveTask); `poll-and-send` otherwise. */
+  readonly method: 'move-task' | 'poll-and-send' | 'dry-run';
+  readonly moved: number;
+  /** Messages by reason (the kit's `eda-kit.error` attribute; `redriven by SQS` for the platform's own). */
+  readonly byReason: Record<string, number>;
+  readonly taskHandle?: string;
+}
+
+/** How to redrive. */
+export interface RedriveOptions {
+  readonly deadLetterQueueUrl: string;
+  readonly sourceQueueUrl: string;
+  /** List and count, move nothing. */
+  readonly dryRun?: boolean;
+  /** At most this many messages (poll-and-send and dry run). */
+  readonly max?: number;
+  /** Skip StartMessageMoveTask and poll-and-send (for emulators without it). */
+  readonly pollAndSend?: boolean;
+}
+
+const KIT_ATTRIBUTE = /^eda-kit\./;
+
+/**
+ * Moves messages from a dead-letter queue back to its source queue: with SQS's own StartMessageMoveTask where the
+ * service offers it, else by receiving each message, sending it to the source (its body and its own attributes,
+ * without the kit's `eda-kit.*` ones) and only then deleting it, so a failure half-way loses nothing.
+ */
+export async function redrive(sqs: SQSClient, options: RedriveOptions): Promise<RedriveResult> {
+  if (options.dryRun) return { method: 'dry-run', moved: 0, byReason: await countByReason(sqs, options) };
+  if (!options.pollAndSend) {
+    try {
+      const [sourceArn, destinationArn] = await Promise.all([
+        queueArn(sqs, options.deadLetterQueueUrl),
+        queueArn(sqs, options.sourceQueueUrl),
+      ]);
+      const { TaskHandle } = await sqs.send(
+        new StartMessageMoveTaskCommand({ SourceArn: sourceArn, DestinationArn: destinationArn }),
+      );
+      return { method: 'move-task', moved: 0, byReason: {}, taskHandle: TaskHandle };
+    } catch (error) {
+      // An emulator without the action answers with an error of its own; AWS's real refusals are worth showing.
+      if (
+        !/not (implemented|supported)|Unsupported|InvalidAction|UnknownOperation/i.test(
+          `${(error as Error).name} ${(error as Error).message}`,
+        )
+      ) {
+        throw error;
+      }
+    }
+  }
+  const fifo = options.sourceQueueUrl.endsWith('.fifo');
+  const byReason: Record<string, number> = {};
+  let moved = 0;
+  while (options.max === undefined || moved < options.max) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: options.deadLetterQueueUrl,
+        MaxNumberOfMessages: Math.min(10, (options.max ?? Number.POSITIVE_INFINITY) - moved),
+        MessageAttributeNames: ['All'],
+        AttributeNames: ['All'],
+        VisibilityTimeout: 30,
+      }),
+    );
+    if (Messages.length === 0) break;
+    for (const message of Messages) {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: options.sourceQueueUrl,
+          MessageBody: message.Body ?? '',
+          MessageAttributes: ownAttributes(message),
+          ...(fifo && {
+            MessageGroupId: message.Attributes?.MessageGroupId ?? 'redrive',
+            MessageDeduplicationId: message.MessageId,
+          }),
+        }),
+      );
+      await sqs.send(
+        new DeleteMessageCommand({ QueueUrl: options.deadLetterQueueUrl, ReceiptHandle: message.ReceiptHandle }),
+      );
+      const reason = reasonOf(message);
+      byReason[reason] = (byReason[reason] ?? 0) + 1;
+      moved++;
+    }
+  }
+  return { method: 'poll-and-send', moved, byReason };
+}
+
+async function countByReason(sqs: SQSClient, options: RedriveOptions): Promise<Record<string, number>> {
+  // Each message is received once and left invisible for a few seconds; nothing is deleted.
+  const byReason: Record<string, number> = {};
+  let seen = 0;
+  while (options.max === undefined || seen < options.max) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: options.deadLetterQueueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+        VisibilityTimeout: 5,
+      }),
+    );
+    if (Messages.length === 0) break;
+    for (const message of Messages) {
+      const reason = reasonOf(message);
+      byReason[reason] = (byReason[reason] ?? 0) + 1;
+      seen++;
+    }
+  }
+  return byReason;
+}
+
+function reasonOf(message: Message): string {
+  return message.MessageAttributes?.['eda-kit.error']?.StringValue ?? 'redriven by SQS';
+}
+
+function ownAttributes(message: Message): Record<string, MessageAttributeValue> | undefined {
+  const own = Object.entries(message.MessageAttributes ?? {}).filter(([name]) => !KIT_ATTRIBUTE.test(name));
+  return own.length > 0 ? Object.fromEntries(own) : undefined;
+}
+
+async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  return Attributes?.QueueArn as string;
+}

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import {
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { expect, test } from 'vitest';
+import { createQueue, emulatorClients } from '../../local/emulators';
+import { redrive } from '../../ops/redrive';
+
+const { sqs } = emulatorClients({
+  dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
+  sqs: process.env.AWS_ENDPOINT_URL_SQS as string,
+  kinesis: process.env.AWS_ENDPOINT_URL_KINESIS as string,
+});
+
+async function receiveAll(queueUrl: string): Promise<Message[]> {
+  const messages: Message[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }),
+    );
+    if (Messages.length === 0) return messages;
+    messages.push(...Messages);
+  }
+}
+
+async function queuePair() {
+  const id = randomUUID().slice(0, 8);
+  const deadLetterQueueUrl = await createQueue(sqs, `redrive-dlq-${id}`);
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const sourceQueueUrl = await createQueue(sqs, `redrive-source-${id}`, {
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes?.QueueArn, maxReceiveCount: 3 }),
+  });
+  // Two dead letters written by the kit, one moved by SQS after maxReceiveCount (no kit attributes).
+  const kit = (body: string, error: string) =>
+    sqs.send(
+      new SendMessageCommand({
+        QueueUrl: deadLetterQueueUrl,
+        MessageBody: body,
+        MessageAttributes: {
+          'eda-kit.error': { DataType: 'String', StringValue: error },
+          'eda-kit.reason': { DataType: 'String', StringValue: `${error}: ...` },
+          'trace-id': { DataType: 'String', StringValue: 't-1' },
+        },
+      }),
+    );
+  await kit('{"a":1}', 'SchemaViolationError');
+  await kit('{"b":2}', 'SchemaViolationError');
+  await sqs.send(new SendMessageCommand({ QueueUrl: deadLetterQueueUrl, MessageBody: '{"c":3}' }));
+  return { deadLetterQueueUrl, sourceQueueUrl };
+}
+
+test('GIVEN a dead-letter queue THEN a dry run counts its messages by reason and moves nothing', async () => {
+  const queues = await queuePair();
+
+  const result = await redrive(sqs, { ...queues, dryRun: true });
+
+  expect(result).toEqual({ method: 'dry-run', moved: 0, byReason: { SchemaViolationError: 2, 'redriven by SQS': 1 } });
+  expect(await receiveAll(queues.sourceQueueUrl)).toEqual([]);
+});
+
+test('GIVEN a service with StartMessageMoveTask THEN redrive lets SQS move the messages', async () => {
+  const queues = await queuePair();
+
+  const result = await redrive(sqs, queues);
+
+  expect(result.method).toBe('move-task');
+  expect(result.taskHandle).toBeTruthy();
+  const moved: Message[] = [];
+  const deadline = Date.now() + 10_000;
+  while (moved.length < 3 && Date.now() < deadline) moved.push(...(await receiveAll(queues.sourceQueueUrl)));
+  expect(moved.map((message) => message.Body).sort()).toEqual(['{"a":1}', '{"b":2}', '{"c":3}']);
+});
+
+test('GIVEN --poll-and-send (an emulator without the move task) THEN redrive moves each message, keeping bodies and own attributes', async () => {
+  const queues = await queuePair();
+
+  const result = await redrive(sqs, { ...queues, pollAndSend: true });
+
+  expect(result).toEqual({
+    method: 'poll-and-send',
+    moved: 3,
+    byReason: { SchemaViolationError: 2, 'redriven by SQS': 1 },
+  });
+  const moved = await receiveAll(queues.sourceQueueUrl);
+  expect(moved.map((message) => message.Body).sort()).toEqual(['{"a":1}', '{"b":2}', '{"c":3}']);
+  const attributes = moved.find((message) => message.Body === '{"a":1}')?.MessageAttributes ?? {};
+  expect(Object.keys(attributes)).toEqual(['trace-id']);
+  expect(await receiveAll(queues.deadLetterQueueUrl)).toEqual([]);
+});
+
+test('GIVEN --max THEN redrive moves at most that many', async () => {
+  const queues = await queuePair();
+
+  const result = await redrive(sqs, { ...queues, max: 2, pollAndSend: true });
+
+  expect(result.moved).toBe(2);
+  expect(await receiveAll(queues.sourceQueueUrl)).toHaveLength(2);
+});
