@@ -1,9 +1,21 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kinesis';
-import { ListQueuesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  DescribeStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  PutRecordCommand,
+} from '@aws-sdk/client-kinesis';
+import {
+  ListQueuesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { emulatorClients } from '../../local/emulators';
 import { LocalCloud } from '../../local/local-cloud';
@@ -13,6 +25,22 @@ import { readEffects, runWorkload, type WorkloadReport } from '../../local/workl
 import { replay } from '../../ops/replay';
 
 const projectDir = path.resolve(__dirname, '..', '..');
+
+async function receiveAllLetters(sqs: SQSClient, queueUrl: string): Promise<Message[]> {
+  const letters: Message[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+        VisibilityTimeout: 30,
+      }),
+    );
+    if (Messages.length === 0) return letters;
+    letters.push(...Messages);
+  }
+}
 
 describe('the reference app on the local cloud', () => {
   let cloud: LocalCloud;
@@ -105,6 +133,115 @@ describe('the reference app on the local cloud', () => {
     const after = await readEffects(clients.dynamodb, clients.sqs, env);
     expect({ ...after, deadLetters: 0 }).toEqual({ ...before, deadLetters: 0 });
   }, 60_000);
+
+  test('GIVEN the catalogue of bad events THEN each lands in the right DLQ with a clear reason, and nothing is blocked', async () => {
+    const clients = emulatorClients(cloud.endpoints);
+    const env = (label: string) => cloud.function(label).runtime.config.environment;
+    const api = env('order-api');
+    const valid = {
+      type: 'OrderPlaced',
+      eventId: randomUUID(),
+      orderId: `bad-input-${randomUUID()}`,
+      customerId: 'c-1',
+      customerEmail: 'x@example.com',
+      sku: 'SKU-BAD',
+      quantity: 1,
+      unitPriceCents: 100,
+      currency: 'EUR',
+      placedAt: new Date().toISOString(),
+    };
+    // Each bad event, the reason it must be given, and whether SQS can carry it (SQS bodies are text).
+    const catalogue: [string, Buffer, string, boolean][] = [
+      ['malformed JSON', Buffer.from('{"type":"OrderPlaced",'), 'InvalidJsonError', true],
+      ['wrong types', Buffer.from(JSON.stringify({ ...valid, quantity: 'one' })), 'SchemaViolationError', true],
+      [
+        'missing idempotency key',
+        Buffer.from(JSON.stringify({ ...valid, orderId: undefined })),
+        'SchemaViolationError',
+        true,
+      ],
+      [
+        'unknown event type',
+        Buffer.from(JSON.stringify({ ...valid, type: 'OrderTeleported' })),
+        'UnknownEventTypeError',
+        true,
+      ],
+      [
+        'oversize body',
+        Buffer.from(JSON.stringify({ ...valid, customerId: 'x'.repeat(300_000) })),
+        'OversizeRecordError',
+        true,
+      ],
+      // A raw control character inside a JSON string is not valid JSON.
+      ['control characters', Buffer.from('{"type":"OrderPlaced","orderId":"a\u0001b"}'), 'InvalidJsonError', true],
+      ['valid JSON, not an object', Buffer.from('"OrderPlaced"'), 'InvalidJsonError', true],
+      ['invalid UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 'InvalidJsonError', false],
+      ['binary data', Buffer.from([0x00, 0x01, 0x02, 0x80, 0x90]), 'InvalidJsonError', false],
+    ];
+    for (const [, bytes, , sqsCarries] of catalogue) {
+      if (sqsCarries) {
+        for (const queueUrl of [api.ORDERS_QUEUE_URL, api.NOTIFICATIONS_QUEUE_URL]) {
+          await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: bytes.toString('utf8') }));
+        }
+      }
+      await clients.kinesis.send(
+        new PutRecordCommand({ StreamName: api.ORDER_EVENTS_STREAM_NAME, PartitionKey: 'SKU-BAD', Data: bytes }),
+      );
+    }
+    // Producers cannot even write an empty or oversize partition key: Kinesis refuses it with a clear error.
+    for (const partitionKey of ['', 'k'.repeat(257)]) {
+      await expect(
+        clients.kinesis.send(
+          new PutRecordCommand({
+            StreamName: api.ORDER_EVENTS_STREAM_NAME,
+            PartitionKey: partitionKey,
+            Data: Buffer.from('{}'),
+          }),
+        ),
+      ).rejects.toThrow(/partition ?key|PartitionKey|length/i);
+    }
+    // A valid order after the bad ones, on the same queues and the same partition key.
+    const processedBefore = Object.fromEntries(
+      Object.keys(report.consumers).map((label) => [label, metrics.sum(label, 'ProcessedRecords')]),
+    );
+    const invoke = await cloud.function('order-api').runtime.invoke({
+      body: JSON.stringify({ ...valid, type: undefined, eventId: undefined, placedAt: undefined }),
+      isBase64Encoded: false,
+    });
+    expect(invoke).toMatchObject({ statusCode: 202 });
+
+    // THEN the valid order gets through every consumer (nothing blocked, no environment left dead)
+    const deadline = Date.now() + 30_000;
+    const done = () =>
+      Object.keys(processedBefore).every((label) => metrics.sum(label, 'ProcessedRecords') > processedBefore[label]);
+    while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(done()).toBe(true);
+    // AND every bad event sits in each consumer's DLQ once, with its reason
+    const expectedByConsumer = {
+      'order-processor': catalogue.filter(([, , , sqsCarries]) => sqsCarries),
+      'notification-sender': catalogue.filter(([, , , sqsCarries]) => sqsCarries),
+      'inventory-updater': catalogue,
+      'audit-log-writer': catalogue,
+      'analytics-aggregator': catalogue,
+    };
+    for (const [label, expected] of Object.entries(expectedByConsumer)) {
+      const letters = await receiveAllLetters(clients.sqs, env(label).DEAD_LETTER_QUEUE_URL);
+      for (const [name, bytes, reason] of expected) {
+        const encoded = letters.filter((letter) => {
+          const body =
+            letter.MessageAttributes?.['eda-kit.body-encoding']?.StringValue === 'base64'
+              ? Buffer.from(letter.Body ?? '', 'base64')
+              : Buffer.from(letter.Body ?? '', 'utf8');
+          return (
+            body.equals(bytes) ||
+            (reason === 'OversizeRecordError' && letter.MessageAttributes?.['eda-kit.error']?.StringValue === reason)
+          );
+        });
+        expect(encoded.length, `${label}: ${name}`).toBe(1);
+        expect(encoded[0].MessageAttributes?.['eda-kit.error']?.StringValue, `${label}: ${name}`).toBe(reason);
+      }
+    }
+  }, 90_000);
 
   test('THEN each invalid event sits in the right dead-letter queue with its reason', () => {
     for (const [label, consumer] of Object.entries(report.consumers)) {
