@@ -126,7 +126,14 @@ export class FunctionRuntime {
         };
         worker.process.on('message', onMessage);
         worker.process.on('exit', onExit);
-        worker.process.send({ id, event, deadlineMs: Date.now() + timeoutMs, requestId: randomUUID() });
+        if (!worker.process.connected) {
+          onExit(worker.process.exitCode, worker.process.signalCode);
+          return;
+        }
+        worker.process.send({ id, event, deadlineMs: Date.now() + timeoutMs, requestId: randomUUID() }, (error) => {
+          // The environment died between invocations: the invocation fails like any crash.
+          if (error) onExit(worker.process.exitCode, worker.process.signalCode);
+        });
       });
     } finally {
       this.stats.busyMs += Date.now() - invokedAt;
@@ -231,6 +238,12 @@ export class FunctionRuntime {
       child.once('exit', onExit);
     });
     const worker: Worker = { process: child, ready, busy: false };
+    // An environment that dies while idle leaves the pool at once; the next invocation starts a fresh one.
+    child.on('exit', () => {
+      const index = this.workers.indexOf(worker);
+      if (index >= 0 && !worker.busy) this.workers.splice(index, 1);
+    });
+    child.on('error', () => undefined);
     this.workers.push(worker);
     return worker;
   }

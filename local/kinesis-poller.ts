@@ -82,6 +82,8 @@ export class KinesisPoller {
 
   private async readShard(shardId: string, lanes: Lane[]): Promise<void> {
     let iterator: string | undefined;
+    // The last record read: after a failed call the reader resumes right after it, not at the starting position.
+    let lastSequence: string | undefined;
     while (this.running) {
       try {
         iterator ??= (
@@ -89,7 +91,9 @@ export class KinesisPoller {
             new GetShardIteratorCommand({
               StreamName: this.config.streamName,
               ShardId: shardId,
-              ShardIteratorType: this.config.startingPosition,
+              ...(lastSequence
+                ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: lastSequence }
+                : { ShardIteratorType: this.config.startingPosition }),
             }),
           )
         ).ShardIterator;
@@ -103,6 +107,7 @@ export class KinesisPoller {
         iterator = NextShardIterator;
         for (const record of Records) {
           lanes[laneOf(record.PartitionKey as string, lanes.length)].records.push(record);
+          lastSequence = record.SequenceNumber;
         }
         if (Records.length === 0) await sleep(GET_RECORDS_INTERVAL_MS);
       } catch (error) {

@@ -21,7 +21,40 @@ const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME as string;
 const handler = require(path.join(codeDir, file))[exportName] as (event: unknown, context: object) => Promise<unknown>;
 if (typeof handler !== 'function') throw new Error(`${process.env.HANDLER} is not a function in ${codeDir}`);
 
+/**
+ * Faults a chaos run injects into this environment (`EDA_KIT_FAULTS`, JSON of rates from 0 to 1): the handler
+ * throws; the process dies mid-invocation; it dies exactly after an effect and before its idempotency record;
+ * it hangs past its timeout. Each fault is announced on stdout before it happens, so the run can count them.
+ */
+const faults = JSON.parse(process.env.EDA_KIT_FAULTS ?? '{}') as Partial<
+  Record<'throw' | 'kill' | 'killAfterEffect' | 'hang', number>
+>;
+const chance = (rate = 0) => rate > 0 && Math.random() < rate;
+const announce = (fault: string) => process.stdout.write(`${JSON.stringify({ edaKitFault: fault })}\n`);
+if (faults.killAfterEffect) {
+  (globalThis as { __edaKitFaults?: { afterEffect?: () => void } }).__edaKitFaults = {
+    afterEffect: () => {
+      if (!chance(faults.killAfterEffect)) return;
+      announce('killAfterEffect');
+      process.kill(process.pid, 'SIGKILL');
+    },
+  };
+}
+
 process.on('message', async (invocation: Invocation) => {
+  if (chance(faults.hang)) {
+    announce('hang');
+    return;
+  }
+  if (chance(faults.kill)) {
+    announce('kill');
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), Math.random() * 50);
+  }
+  if (chance(faults.throw)) {
+    announce('throw');
+    process.send?.({ id: invocation.id, error: { name: 'InjectedFault', message: 'the handler threw (injected)' } });
+    return;
+  }
   const context = {
     functionName,
     functionVersion: '$LATEST',

@@ -30,6 +30,16 @@ export interface LocalCloudOptions {
   readonly onOutput?: (output: FunctionOutput) => void;
   /** Errors of pollers (the emulators refused a call): they retry on their own. */
   readonly onPollerError?: (error: Error) => void;
+  /** Extra environment variables for a function, by its label (a chaos run's fault rates). */
+  readonly functionEnvironment?: (label: string) => Record<string, string> | undefined;
+  /** The DynamoDB endpoint the functions use, instead of the emulator's (a fault-injecting proxy). */
+  readonly functionDynamoDBEndpoint?: string;
+  /** The share of the pollers' SQS and Kinesis calls that fail before reaching the emulator. */
+  readonly pollerFaultRate?: number;
+  /** Cut every function timeout to this many seconds (named at start): a run with hangs goes faster. */
+  readonly maxFunctionTimeoutSeconds?: number;
+  /** Cut every queue's visibility timeout to this many seconds (named at start): redelivery comes sooner. */
+  readonly maxVisibilityTimeoutSeconds?: number;
 }
 
 /** A function of the local cloud, found by its label (service name) or logical ID. */
@@ -60,23 +70,18 @@ export class LocalCloud {
     const notice = noticeOnce(options.onNotice ?? (() => {}));
     const assembly = readAssembly(options.assemblyDir);
     const emulators = await (options.emulators ?? spawnEmulators({ dataDir: options.dataDir }));
+    const functions: LocalFunction[] = [];
     try {
       const clients = emulatorClients(emulators.endpoints);
       const stacks: ProvisionedStack[] = [];
-      for (const stack of assembly) stacks.push(await provisionStack(stack, clients, notice));
+      for (const stack of assembly) {
+        stacks.push(await provisionStack(stack, clients, notice, options.maxVisibilityTimeoutSeconds));
+      }
 
-      const functions: LocalFunction[] = [];
       for (const provisioned of stacks) {
         for (const [logicalId, resource] of Object.entries(provisioned.stack.resources)) {
           if (resource.Type !== 'AWS::Lambda::Function') continue;
-          const config = functionConfig(
-            options.assemblyDir,
-            provisioned,
-            logicalId,
-            resource,
-            emulators.endpoints,
-            notice,
-          );
+          const config = functionConfig(options, provisioned, logicalId, resource, emulators.endpoints, notice);
           const runtime = new FunctionRuntime(config, options.onOutput ?? (() => {}), options.defaultConcurrency ?? 4);
           functions.push({ stackName: provisioned.stack.stackName, logicalId, runtime });
         }
@@ -85,16 +90,27 @@ export class LocalCloud {
 
       const pollers: LocalCloud['pollers'][number][] = [];
       const onPollerError = options.onPollerError ?? (() => {});
+      const pollerClients = emulatorClients(emulators.endpoints);
+      if (options.pollerFaultRate) injectFaults(pollerClients, options.pollerFaultRate, pollerFaults);
       for (const provisioned of stacks) {
         for (const [logicalId, resource] of Object.entries(provisioned.stack.resources)) {
           if (resource.Type !== 'AWS::Lambda::EventSourceMapping') continue;
-          const poller = mappingPoller(provisioned, logicalId, resource, functions, clients, notice, onPollerError);
+          const poller = mappingPoller(
+            provisioned,
+            logicalId,
+            resource,
+            functions,
+            pollerClients,
+            notice,
+            onPollerError,
+          );
           if (poller) pollers.push(poller);
         }
       }
       for (const { poller } of pollers) await poller.start();
       return new LocalCloud(emulators.endpoints, stacks, functions, pollers, emulators);
     } catch (error) {
+      await Promise.all(functions.map((fn) => fn.runtime.stop()));
       await emulators.stop();
       throw error;
     }
@@ -157,8 +173,29 @@ export class LocalCloud {
   }
 }
 
+/** Faults injected into the pollers' calls so far, by service. */
+export const pollerFaults: Record<string, number> = {};
+
+/** Makes a share of the calls of `clients` fail before they are sent, as a flaky network would. */
+function injectFaults(clients: ReturnType<typeof emulatorClients>, rate: number, counts: Record<string, number>): void {
+  for (const [service, client] of Object.entries(clients)) {
+    (client as { middlewareStack: { add: (m: unknown, o: object) => void } }).middlewareStack.add(
+      (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+        if (Math.random() < rate) {
+          counts[service] = (counts[service] ?? 0) + 1;
+          const error = new Error(`${service} call failed (injected)`);
+          error.name = 'InjectedNetworkError';
+          throw error;
+        }
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'injectFaults' },
+    );
+  }
+}
+
 function functionConfig(
-  assemblyDir: string,
+  options: LocalCloudOptions,
   provisioned: ProvisionedStack,
   logicalId: string,
   resource: TemplateResource,
@@ -179,12 +216,18 @@ function functionConfig(
     notice(`${logicalId}: X-Ray tracing has no local collector; traces are dropped.`);
   }
   const local = provisioned.resources.get(logicalId) as LocalResource;
+  if (
+    options.maxFunctionTimeoutSeconds !== undefined &&
+    Number(props.Timeout ?? 3) > options.maxFunctionTimeoutSeconds
+  ) {
+    notice(`Function timeouts are cut to ${options.maxFunctionTimeoutSeconds} s for this run.`);
+  }
   return {
     name: local.ref,
     label: String(variables.POWERTOOLS_SERVICE_NAME ?? logicalId),
-    codeDir: path.resolve(assemblyDir, assetPath),
+    codeDir: path.resolve(options.assemblyDir, assetPath),
     handler: String(props.Handler ?? 'index.handler'),
-    timeoutSeconds: Number(props.Timeout ?? 3),
+    timeoutSeconds: Math.min(Number(props.Timeout ?? 3), options.maxFunctionTimeoutSeconds ?? Number.POSITIVE_INFINITY),
     memoryMb: Number(props.MemorySize ?? 128),
     reservedConcurrency:
       props.ReservedConcurrentExecutions === undefined ? undefined : Number(props.ReservedConcurrentExecutions),
@@ -195,11 +238,12 @@ function functionConfig(
       AWS_DEFAULT_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_ENDPOINT_URL_DYNAMODB: options.functionDynamoDBEndpoint ?? endpoints.dynamodb,
       AWS_ENDPOINT_URL_SQS: endpoints.sqs,
       AWS_ENDPOINT_URL_KINESIS: endpoints.kinesis,
       // The function runs on this machine's Node.js, not the runtime's: the SDK's warning about it is noise here.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...options.functionEnvironment?.(String(variables.POWERTOOLS_SERVICE_NAME ?? logicalId)),
     },
   };
 }
@@ -243,6 +287,7 @@ function mappingPoller(
       maxBatchingWindowSeconds: windowSeconds,
       reportBatchItemFailures,
       visibilityTimeoutSeconds: Number(queue.VisibilityTimeout ?? 30),
+      // (a cut visibility timeout only makes FIFO groups wait longer here than in the emulator: safe)
       concurrency: Math.min(Number(maximumConcurrency ?? 2), fn.runtime.concurrency, 2),
     };
     return {

@@ -27,6 +27,13 @@ export class MetricsCollector {
     return this.sums.get(label)?.get(metric) ?? 0;
   }
 
+  /** The sum of every metric of every function: it moves while anything is being processed. */
+  public total(): number {
+    let sum = 0;
+    for (const sums of this.sums.values()) for (const value of sums.values()) sum += value;
+    return sum;
+  }
+
   /** The `p`th percentile (0-100) of the values of `metric` for `label`, or undefined without values. */
   public percentile(label: string, metric: string, p: number): number | undefined {
     const values = [...(this.samples.get(label)?.get(metric) ?? [])].sort((a, b) => a - b);

@@ -31,6 +31,7 @@ export async function provisionStack(
   stack: AssemblyStack,
   clients: ProvisioningClients,
   notice: (message: string) => void,
+  maxVisibilityTimeoutSeconds?: number,
 ): Promise<ProvisionedStack> {
   const resources = new Map<string, LocalResource>();
   const resolver = new IntrinsicResolver(stack.stackName, resources);
@@ -118,8 +119,16 @@ export async function provisionStack(
     const attributes: Record<string, string> = {};
     if (fifo) attributes.FifoQueue = 'true';
     if (props.ContentBasedDeduplication) attributes.ContentBasedDeduplication = String(props.ContentBasedDeduplication);
-    if (props.VisibilityTimeout !== undefined)
+    if (props.VisibilityTimeout !== undefined) {
       attributes.VisibilityTimeout = resolver.resolveString(props.VisibilityTimeout, `${logicalId}.VisibilityTimeout`);
+    }
+    if (
+      maxVisibilityTimeoutSeconds !== undefined &&
+      Number(attributes.VisibilityTimeout ?? 30) > maxVisibilityTimeoutSeconds
+    ) {
+      notice(`Visibility timeouts are cut to ${maxVisibilityTimeoutSeconds} s for this run (faster redelivery).`);
+      attributes.VisibilityTimeout = String(maxVisibilityTimeoutSeconds);
+    }
     if (props.MessageRetentionPeriod !== undefined)
       attributes.MessageRetentionPeriod = resolver.resolveString(
         props.MessageRetentionPeriod,

@@ -25,6 +25,11 @@ export interface WorkloadOptions {
   /** How long to wait for every effect after the last publish, in seconds. */
   readonly settleSeconds?: number;
   readonly onProgress?: (progress: { published: number; effects: number; expectedEffects: number }) => void;
+  /**
+   * Runs after the consumers settle and before the effects are checked: a chaos run redrives and replays what
+   * the faults pushed into dead-letter and failure queues here.
+   */
+  readonly beforeCheck?: () => Promise<void>;
 }
 
 /** What one consumer did. */
@@ -182,6 +187,7 @@ export async function runWorkload(
     effectCount.value = Math.round((current / deliveredTotal) * expectedEffects());
     progress();
   }
+  await options.beforeCheck?.();
   // Let the last batches' deletes and dead letters land before reading the tables.
   await new Promise((resolve) => setTimeout(resolve, 500));
   const effects = difference(await readEffects(clients.dynamodb, clients.sqs, env), baseline);

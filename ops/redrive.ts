@@ -1,4 +1,5 @@
 import {
+  ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   type Message,
@@ -29,6 +30,11 @@ export interface RedriveOptions {
   readonly max?: number;
   /** Skip StartMessageMoveTask and poll-and-send (for emulators without it). */
   readonly pollAndSend?: boolean;
+  /**
+   * Move only what SQS moved after `maxReceiveCount` (valid messages that kept failing), and leave the runtime's
+   * own dead letters (permanent failures, with `eda-kit.error`) where they are. Implies poll-and-send.
+   */
+  readonly onlyPlatformMoves?: boolean;
 }
 
 const KIT_ATTRIBUTE = /^eda-kit\./;
@@ -40,7 +46,7 @@ const KIT_ATTRIBUTE = /^eda-kit\./;
  */
 export async function redrive(sqs: SQSClient, options: RedriveOptions): Promise<RedriveResult> {
   if (options.dryRun) return { method: 'dry-run', moved: 0, byReason: await countByReason(sqs, options) };
-  if (!options.pollAndSend) {
+  if (!options.pollAndSend && !options.onlyPlatformMoves) {
     try {
       const [sourceArn, destinationArn] = await Promise.all([
         queueArn(sqs, options.deadLetterQueueUrl),
@@ -63,6 +69,7 @@ export async function redrive(sqs: SQSClient, options: RedriveOptions): Promise<
   }
   const fifo = options.sourceQueueUrl.endsWith('.fifo');
   const byReason: Record<string, number> = {};
+  const leftAlone = new Set<string>();
   let moved = 0;
   while (options.max === undefined || moved < options.max) {
     const { Messages = [] } = await sqs.send(
@@ -74,8 +81,19 @@ export async function redrive(sqs: SQSClient, options: RedriveOptions): Promise<
         VisibilityTimeout: 30,
       }),
     );
-    if (Messages.length === 0) break;
+    if (Messages.length === 0 || Messages.every((message) => leftAlone.has(message.MessageId as string))) break;
     for (const message of Messages) {
+      if (options.onlyPlatformMoves && message.MessageAttributes?.['eda-kit.error']) {
+        leftAlone.add(message.MessageId as string);
+        await sqs.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: options.deadLetterQueueUrl,
+            ReceiptHandle: message.ReceiptHandle,
+            VisibilityTimeout: 0,
+          }),
+        );
+        continue;
+      }
       await sqs.send(
         new SendMessageCommand({
           QueueUrl: options.sourceQueueUrl,

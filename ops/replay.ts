@@ -31,6 +31,14 @@ export interface ReplayOptions {
   readonly failureQueueUrl: string;
   readonly dryRun?: boolean;
   readonly maxBatches?: number;
+  /**
+   * Deliver the records to this function instead of publishing them to the stream again: a re-invocation of the
+   * one consumer that failed, which the other consumers of the stream do not see. Rejecting keeps the batch in
+   * the failure queue.
+   *
+   * @default - re-publish to the stream
+   */
+  readonly deliver?: (records: KinesisRecord[], info: KinesisBatchInfo) => Promise<void>;
 }
 
 /**
@@ -68,6 +76,17 @@ export async function replay(sqs: SQSClient, kinesis: KinesisClient, options: Re
       }
       result.records += records.length;
       if (options.dryRun) continue;
+      if (options.deliver) {
+        try {
+          await options.deliver(records, info);
+        } catch {
+          continue;
+        }
+        await sqs.send(
+          new DeleteMessageCommand({ QueueUrl: options.failureQueueUrl, ReceiptHandle: message.ReceiptHandle }),
+        );
+        continue;
+      }
       const streamName = info.streamArn.slice(info.streamArn.indexOf('/') + 1);
       for (let i = 0; i < records.length; i += 500) {
         const { FailedRecordCount } = await kinesis.send(

@@ -85,9 +85,18 @@ export async function addOnce(options: {
   );
 }
 
+/**
+ * A seam for fault injection: the local cloud's chaos runs set `globalThis.__edaKitFaults.afterEffect` to kill the
+ * process exactly between an effect and its idempotency record. Unset everywhere else, it costs one property read.
+ */
+interface FaultSeam {
+  __edaKitFaults?: { afterEffect?: () => void };
+}
+
 async function conditional(write: () => Promise<unknown>): Promise<boolean> {
   try {
     await write();
+    (globalThis as FaultSeam).__edaKitFaults?.afterEffect?.();
     return true;
   } catch (error) {
     // By name: the class may come from another copy of the SDK than the one the caller loaded.

@@ -1,0 +1,288 @@
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
+import Table from 'cli-table3';
+import { Command, InvalidArgumentError } from 'commander';
+import { redrive } from '../ops/redrive';
+import { type KinesisBatchInfo, replay } from '../ops/replay';
+import { emulatorClients, spawnEmulators } from './emulators';
+import { startFaultyProxy } from './faulty-proxy';
+import { LocalCloud, pollerFaults } from './local-cloud';
+import { MetricsCollector } from './metrics-collector';
+import { synthesize } from './synth';
+import { runWorkload, type WorkloadReport } from './workload';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+const projectDir = path.resolve(__dirname, '..');
+
+/** The faults a chaos run injects, each with its own rate. */
+export interface FaultRates {
+  /** The handler throws. */
+  readonly throw: number;
+  /** The execution environment dies in the middle of an invocation. */
+  readonly kill: number;
+  /** The environment dies exactly after an effect and before its idempotency record. */
+  readonly killAfterEffect: number;
+  /** The function runs past its timeout (and is killed). */
+  readonly hang: number;
+  /** A DynamoDB request fails with throttling or a 5xx (through a loopback proxy). */
+  readonly dynamodb: number;
+  /** A poller's SQS or Kinesis call fails. */
+  readonly poller: number;
+}
+
+/** A chaos run's result: the workload's report plus the faults injected and what recovery took. */
+export interface ChaosReport extends WorkloadReport {
+  readonly faults: Record<string, number>;
+  readonly retries: number;
+  readonly recoveryRounds: number;
+  readonly redriven: number;
+  readonly replayedBatches: number;
+}
+
+function rate(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0 || parsed > 1)
+    throw new InvalidArgumentError(`expected a number from 0 to 1, got '${value}'`);
+  return parsed;
+}
+
+function wholeNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new InvalidArgumentError(`expected a whole number of 1 or more, got '${value}'`);
+  return parsed;
+}
+
+/**
+ * Drives the reference app through the local cloud while faults are injected at the given rates, recovers what
+ * the faults pushed into dead-letter and failure queues with the operations tools (redrive, replay), and checks
+ * the invariants: every valid event's effect exactly once, every invalid event in a DLQ, nothing lost.
+ */
+export async function runChaos(options: {
+  readonly events: number;
+  readonly rates: FaultRates;
+  readonly duplicates: number;
+  readonly invalid: number;
+  readonly seed: number;
+  readonly onProgress?: (message: string) => void;
+}): Promise<ChaosReport> {
+  const say = options.onProgress ?? (() => {});
+  const assemblyDir = path.join(projectDir, '.local', 'chaos.out');
+  const emulators = spawnEmulators();
+  await synthesize(projectDir, assemblyDir);
+  const endpoints = (await emulators).endpoints;
+  const proxy = await startFaultyProxy(endpoints.dynamodb, options.rates.dynamodb);
+  const metrics = new MetricsCollector();
+  const labels = new Map<string, string>();
+  const faults: Record<string, number> = {};
+  const cloud = await LocalCloud.start({
+    assemblyDir,
+    emulators,
+    functionDynamoDBEndpoint: proxy.endpoint,
+    // Faults go to the consumers. The producer's own failures are modelled by its retries (--duplicates): a
+    // failed publish that had reached a queue would be a second event the run cannot tell from the first.
+    functionEnvironment: (label) =>
+      label === 'order-api'
+        ? undefined
+        : {
+            EDA_KIT_FAULTS: JSON.stringify({
+              throw: options.rates.throw,
+              kill: options.rates.kill,
+              killAfterEffect: options.rates.killAfterEffect,
+              hang: options.rates.hang,
+            }),
+          },
+    pollerFaultRate: options.rates.poller,
+    // Hangs are killed after 5 s and redelivery comes after 10 s, instead of 30 s and 180 s.
+    maxFunctionTimeoutSeconds: 5,
+    maxVisibilityTimeoutSeconds: 10,
+    onNotice: (message) => say(`Not as on AWS: ${message}`),
+    onOutput: (output) => {
+      const fault = output.json?.edaKitFault;
+      if (typeof fault === 'string') faults[fault] = (faults[fault] ?? 0) + 1;
+      metrics.collect(output, labels.get(output.functionName));
+    },
+  });
+  for (const fn of cloud.functions) labels.set(fn.runtime.config.name, fn.runtime.config.label);
+  const clients = emulatorClients(cloud.endpoints);
+  let recoveryRounds = 0;
+  let redriven = 0;
+  let replayedBatches = 0;
+  try {
+    say(`Placing ${options.events} orders with faults...`);
+    const report = await runWorkload(cloud, metrics, {
+      orders: options.events,
+      duplicates: options.duplicates,
+      invalid: options.invalid,
+      seed: options.seed,
+      settleSeconds: 15,
+      beforeCheck: async () => {
+        // What faults pushed out for good (SQS redrive after maxReceiveCount, Kinesis retries exhausted) is not
+        // lost: it waits in a queue. Put it back, as an operator would, until nothing comes back out.
+        for (recoveryRounds = 0; recoveryRounds < 8; recoveryRounds++) {
+          let moved = 0;
+          for (const [consumer, source] of [
+            ['order-processor', 'ORDERS_QUEUE_URL'],
+            ['notification-sender', 'NOTIFICATIONS_QUEUE_URL'],
+          ] as const) {
+            const deadLetterQueueUrl = cloud.function(consumer).runtime.config.environment.DEAD_LETTER_QUEUE_URL;
+            const sourceQueueUrl = cloud.function('order-api').runtime.config.environment[source];
+            moved += (await redriveOnlyPlatformMoves(clients.sqs, deadLetterQueueUrl, sourceQueueUrl)).moved;
+          }
+          for (const consumer of ['inventory-updater', 'audit-log-writer', 'analytics-aggregator']) {
+            const { runtime } = cloud.function(consumer);
+            const failureQueueUrl = runtime.config.environment.DEAD_LETTER_QUEUE_URL;
+            // Re-invoke the one consumer that gave up, with the records read back from the stream.
+            const result = await replay(clients.sqs, clients.kinesis, {
+              failureQueueUrl,
+              deliver: async (records, info) => {
+                const response = (await runtime.invoke({
+                  Records: records.map((record) => kinesisEventRecord(record, info)),
+                })) as { batchItemFailures?: unknown[] } | undefined;
+                if (response?.batchItemFailures?.length) throw new Error('some records failed again');
+              },
+            });
+            moved += result.batches;
+            replayedBatches += result.batches;
+          }
+          redriven += moved;
+          if (moved === 0) break;
+          say(
+            `Recovery round ${recoveryRounds + 1}: ${moved} messages redriven or batches replayed; waiting for them...`,
+          );
+          // Quiet for longer than a visibility timeout: a failed message may be invisible for that long.
+          await waitForQuiet(metrics, 12_000, 90_000);
+        }
+      },
+    });
+    const retries = [...labels.values()].reduce((sum, label) => sum + metrics.sum(label, 'FailedRecords'), 0);
+    return {
+      ...report,
+      faults: {
+        ...faults,
+        ...Object.fromEntries(
+          Object.entries(proxy.injected).map(([type, count]) => [`dynamodb:${type.split('#')[1]}`, count]),
+        ),
+        ...Object.fromEntries(Object.entries(pollerFaults).map(([service, count]) => [`poller:${service}`, count])),
+      },
+      retries,
+      recoveryRounds,
+      redriven,
+      replayedBatches,
+    };
+  } finally {
+    await cloud.stop();
+    await proxy.close();
+  }
+}
+
+/** Redrives only the messages SQS itself moved (valid ones that kept failing), not the kit's invalid dead letters. */
+function redriveOnlyPlatformMoves(
+  sqs: ReturnType<typeof emulatorClients>['sqs'],
+  deadLetterQueueUrl: string,
+  sourceQueueUrl: string,
+) {
+  return redrive(sqs, { deadLetterQueueUrl, sourceQueueUrl, onlyPlatformMoves: true });
+}
+
+function kinesisEventRecord(record: KinesisRecord, info: KinesisBatchInfo) {
+  return {
+    kinesis: {
+      kinesisSchemaVersion: '1.0',
+      partitionKey: record.PartitionKey,
+      sequenceNumber: record.SequenceNumber,
+      data: Buffer.from(record.Data ?? new Uint8Array()).toString('base64'),
+      approximateArrivalTimestamp: (record.ApproximateArrivalTimestamp?.getTime() ?? Date.now()) / 1000,
+    },
+    eventSource: 'aws:kinesis',
+    eventVersion: '1.0',
+    eventID: `${info.shardId}:${record.SequenceNumber}`,
+    eventName: 'aws:kinesis:record',
+    awsRegion: 'us-east-1',
+    eventSourceARN: info.streamArn,
+  };
+}
+
+/** Waits until the consumers' handled counts stop moving for `quietMs` (at most `maxMs`). */
+async function waitForQuiet(metrics: MetricsCollector, quietMs: number, maxMs: number): Promise<void> {
+  const total = () => metrics.total();
+  const deadline = Date.now() + maxMs;
+  let last = total();
+  let lastChange = Date.now();
+  while (Date.now() - lastChange < quietMs && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const current = total();
+    if (current !== last) {
+      last = current;
+      lastChange = Date.now();
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name('npm run chaos --')
+    .description(
+      'Runs the reference app on the local cloud with injected faults and checks that nothing is lost or applied twice.',
+    )
+    .option('--events <n>', 'orders to place', wholeNumber, 1000)
+    .option('--fault-rate <rate>', 'the rate of every fault kind not given its own', rate, 0.05)
+    .option('--throw-rate <rate>', 'the handler throws', rate)
+    .option('--kill-rate <rate>', 'an execution environment dies mid-invocation', rate)
+    .option('--kill-after-effect-rate <rate>', 'an environment dies between an effect and its idempotency record', rate)
+    .option('--hang-rate <rate>', 'a function runs past its timeout', rate)
+    .option('--dynamodb-fault-rate <rate>', 'a DynamoDB request is throttled or fails with a 5xx', rate)
+    .option('--poller-fault-rate <rate>', "a poller's SQS or Kinesis call fails", rate)
+    .option('--duplicates <ratio>', 'share of orders the producer sends twice', rate, 0.1)
+    .option('--invalid <ratio>', 'invalid events, as a share of orders', rate, 0.01)
+    .option('--seed <n>', 'seed of the workload', wholeNumber, 7)
+    .option('--json <file>', 'write the report as JSON')
+    .configureOutput({ writeErr: (text) => process.stderr.write(`${text.split('\n')[0]}\n`) })
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
+  const flags = program.parse(process.argv).opts();
+  const base = flags.faultRate as number;
+  const rates: FaultRates = {
+    throw: flags.throwRate ?? base,
+    kill: flags.killRate ?? base / 2,
+    killAfterEffect: flags.killAfterEffectRate ?? base / 2,
+    hang: flags.hangRate ?? base / 5,
+    dynamodb: flags.dynamodbFaultRate ?? base,
+    poller: flags.pollerFaultRate ?? base,
+  };
+  const started = Date.now();
+  const say = (message: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
+  say(`Fault rates: ${JSON.stringify(rates)}`);
+  const report = await runChaos({
+    events: flags.events,
+    rates,
+    duplicates: flags.duplicates,
+    invalid: flags.invalid,
+    seed: flags.seed,
+    onProgress: say,
+  });
+
+  const table = new Table({ head: ['figure', 'value'], style: { head: [], border: [] } });
+  table.push(
+    [
+      'events in',
+      `${report.eventsIn} (${report.orders} orders, ${report.producerRetries} producer retries, ${report.invalidInjected} invalid)`,
+    ],
+    ...Object.entries(report.faults).map(([kind, count]) => [`faults: ${kind}`, String(count)]),
+    ['retries (failed record attempts)', String(report.retries)],
+    ['recovered by redrive / replay', `${report.redriven} in ${report.recoveryRounds} round(s)`],
+    ['DLQ entries (invalid events)', String(Object.values(report.consumers).reduce((sum, c) => sum + c.dlq, 0))],
+    ['lost', String(report.lost)],
+    ['duplicated effects', String(report.duplicatedEffects)],
+  );
+  console.log(table.toString());
+  if (flags.json) writeFileSync(path.resolve(flags.json), `${JSON.stringify(report, null, 2)}\n`);
+  process.exit(report.lost === 0 && report.duplicatedEffects === 0 ? 0 : 1);
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}
