@@ -1,13 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import {
-  GetQueueAttributesCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-} from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type Message, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { expect, test } from 'vitest';
 import { createQueue, emulatorClients } from '../../local/emulators';
 import { redrive } from '../../ops/redrive';
+import { receiveAll as receiveAllMessages } from '../helpers/reference';
 
 const { sqs } = emulatorClients({
   dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
@@ -15,16 +11,7 @@ const { sqs } = emulatorClients({
   kinesis: process.env.AWS_ENDPOINT_URL_KINESIS as string,
 });
 
-async function receiveAll(queueUrl: string): Promise<Message[]> {
-  const messages: Message[] = [];
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }),
-    );
-    if (Messages.length === 0) return messages;
-    messages.push(...Messages);
-  }
-}
+const receiveAll = (queueUrl: string) => receiveAllMessages(sqs, queueUrl);
 
 async function queuePair() {
   const id = randomUUID().slice(0, 8);
