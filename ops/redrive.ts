@@ -81,9 +81,11 @@ export async function redrive(sqs: SQSClient, options: RedriveOptions): Promise<
         VisibilityTimeout: 30,
       }),
     );
-    if (Messages.length === 0 || Messages.every((message) => leftAlone.has(message.MessageId as string))) break;
+    if (Messages.length === 0) break;
+    const allSeen = Messages.every((message) => leftAlone.has(message.MessageId as string));
     for (const message of Messages) {
       if (options.onlyPlatformMoves && message.MessageAttributes?.['eda-kit.error']) {
+        // Left where it is, and visible again at once (this receive hid it).
         leftAlone.add(message.MessageId as string);
         await sqs.send(
           new ChangeMessageVisibilityCommand({
@@ -112,6 +114,7 @@ export async function redrive(sqs: SQSClient, options: RedriveOptions): Promise<
       byReason[reason] = (byReason[reason] ?? 0) + 1;
       moved++;
     }
+    if (allSeen) break;
   }
   return { method: 'poll-and-send', moved, byReason };
 }

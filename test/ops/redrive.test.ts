@@ -88,3 +88,16 @@ test('GIVEN --max THEN redrive moves at most that many', async () => {
   expect(result.moved).toBe(2);
   expect(await receiveAll(queues.sourceQueueUrl)).toHaveLength(2);
 });
+
+test('GIVEN onlyPlatformMoves THEN only what SQS moved goes back, and the runtime dead letters stay, visible', async () => {
+  const queues = await queuePair();
+
+  const result = await redrive(sqs, { ...queues, onlyPlatformMoves: true });
+
+  expect(result).toEqual({ method: 'poll-and-send', moved: 1, byReason: { 'redriven by SQS': 1 } });
+  expect((await receiveAll(queues.sourceQueueUrl)).map((message) => message.Body)).toEqual(['{"c":3}']);
+  expect((await receiveAll(queues.deadLetterQueueUrl)).map((message) => message.Body).sort()).toEqual([
+    '{"a":1}',
+    '{"b":2}',
+  ]);
+});
