@@ -62,7 +62,7 @@ export class FunctionRuntime {
   private nextInvocation = 0;
   private stopped = false;
   /** Invocations started, and how many timed out. */
-  public readonly stats = { invocations: 0, timeouts: 0, errors: 0, coldStarts: 0, busyMs: 0 };
+  public readonly stats = { invocations: 0, timeouts: 0, errors: 0, coldStarts: 0 };
 
   constructor(
     public readonly config: LocalFunctionConfig,
@@ -89,7 +89,6 @@ export class FunctionRuntime {
       });
     const worker = await this.acquire();
     this.stats.invocations++;
-    const invokedAt = Date.now();
     const id = this.nextInvocation++;
     const timeoutMs = this.config.timeoutSeconds * 1000;
     try {
@@ -136,7 +135,6 @@ export class FunctionRuntime {
         });
       });
     } finally {
-      this.stats.busyMs += Date.now() - invokedAt;
       this.release(worker);
     }
   }

@@ -17,7 +17,6 @@ const codeDir = process.env.CODE_DIR as string;
 const [file, exportName] = (process.env.HANDLER as string).split('.');
 const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME as string;
 // The init phase: module scope runs once, as on Lambda.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const handler = require(path.join(codeDir, file))[exportName] as (event: unknown, context: object) => Promise<unknown>;
 if (typeof handler !== 'function') throw new Error(`${process.env.HANDLER} is not a function in ${codeDir}`);
 

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { type AssemblyStack, readAssembly, type TemplateResource } from './assembly';
+import { readAssembly, type TemplateResource } from './assembly';
 import {
   type EmulatorEndpoints,
   type Emulators,
@@ -287,7 +287,6 @@ function mappingPoller(
       maxBatchingWindowSeconds: windowSeconds,
       reportBatchItemFailures,
       visibilityTimeoutSeconds: Number(queue.VisibilityTimeout ?? 30),
-      // (a cut visibility timeout only makes FIFO groups wait longer here than in the emulator: safe)
       concurrency: Math.min(Number(maximumConcurrency ?? 2), fn.runtime.concurrency, 2),
     };
     return {
@@ -350,5 +349,3 @@ function noticeOnce(notice: (message: string) => void): (message: string) => voi
     notice(message);
   };
 }
-
-export type { AssemblyStack };

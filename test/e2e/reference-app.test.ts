@@ -9,13 +9,7 @@ import {
   GetShardIteratorCommand,
   PutRecordCommand,
 } from '@aws-sdk/client-kinesis';
-import {
-  ListQueuesCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { ListQueuesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { emulatorClients } from '../../local/emulators';
 import { LocalCloud } from '../../local/local-cloud';
@@ -23,24 +17,9 @@ import { MetricsCollector } from '../../local/metrics-collector';
 import { synthesize } from '../../local/synth';
 import { readEffects, runWorkload, type WorkloadReport } from '../../local/workload';
 import { replay } from '../../ops/replay';
+import { receiveAll } from '../helpers/reference';
 
 const projectDir = path.resolve(__dirname, '..', '..');
-
-async function receiveAllLetters(sqs: SQSClient, queueUrl: string): Promise<Message[]> {
-  const letters: Message[] = [];
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        MessageAttributeNames: ['All'],
-        VisibilityTimeout: 30,
-      }),
-    );
-    if (Messages.length === 0) return letters;
-    letters.push(...Messages);
-  }
-}
 
 describe('the reference app on the local cloud', () => {
   let cloud: LocalCloud;
@@ -225,7 +204,7 @@ describe('the reference app on the local cloud', () => {
       'analytics-aggregator': catalogue,
     };
     for (const [label, expected] of Object.entries(expectedByConsumer)) {
-      const letters = await receiveAllLetters(clients.sqs, env(label).DEAD_LETTER_QUEUE_URL);
+      const letters = await receiveAll(clients.sqs, env(label).DEAD_LETTER_QUEUE_URL);
       for (const [name, bytes, reason] of expected) {
         const encoded = letters.filter((letter) => {
           const body =

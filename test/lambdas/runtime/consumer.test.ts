@@ -3,7 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { EmfOutput } from '@aws-lambda-powertools/metrics/types';
 import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisStreamBatchResponse, SQSBatchResponse } from 'aws-lambda';
 import * as v from 'valibot';
 import { beforeAll, describe, expect, test, vi } from 'vitest';
@@ -29,6 +29,7 @@ import {
   sqsEvent,
   sqsRecord,
 } from '../../helpers/records';
+import { receiveAll } from '../../helpers/reference';
 
 const endpoints = {
   dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
@@ -73,21 +74,7 @@ async function harness(fifo = false): Promise<Harness> {
   return { tableName, effectsTable, deadLetterQueueUrl, sqs: clients.sqs, dynamodb: clients.dynamodb };
 }
 
-async function deadLetters(h: Harness) {
-  const messages = [];
-  for (;;) {
-    const { Messages = [] } = await h.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: h.deadLetterQueueUrl,
-        MaxNumberOfMessages: 10,
-        MessageAttributeNames: ['All'],
-        WaitTimeSeconds: 0,
-      }),
-    );
-    if (Messages.length === 0) return messages;
-    messages.push(...Messages);
-  }
-}
+const deadLetters = (h: Harness) => receiveAll(h.sqs, h.deadLetterQueueUrl);
 
 async function effects(h: Harness): Promise<Record<string, unknown>[]> {
   const { Items = [] } = await h.dynamodb.send(new ScanCommand({ TableName: h.effectsTable }));
