@@ -289,7 +289,10 @@ export async function readEffects(
     scan(dynamodb, env('inventory-updater').INVENTORY_TABLE_NAME),
     scan(dynamodb, env('analytics-aggregator').ANALYTICS_TABLE_NAME),
   ]);
-  const reservedBySku = new Map(inventory.map((item) => [String(item.sku), Number(item.reserved ?? 0)]));
+  // A SKU's reservations are spread over several items (one per minute and slot).
+  const reservedBySku = new Map<string, number>();
+  for (const item of inventory)
+    reservedBySku.set(String(item.sku), (reservedBySku.get(String(item.sku)) ?? 0) + Number(item.reserved ?? 0));
   const inventoryOrders = inventory.reduce((sum, item) => sum + Number(item.orderCount ?? 0), 0);
   const analyticsOrders = analytics.reduce((sum, item) => sum + Number(item.orderCount ?? 0), 0);
   let deadLetters = 0;

@@ -12,7 +12,7 @@ export const REFERENCE_TABLES = {
   IDEMPOTENCY_TABLE_NAME: ['idempotency', 'id'],
   ORDERS_TABLE_NAME: ['orders', 'orderId'],
   SENT_EMAILS_TABLE_NAME: ['sent-emails', 'messageId'],
-  INVENTORY_TABLE_NAME: ['inventory', 'sku'],
+  INVENTORY_TABLE_NAME: ['inventory', 'sku', 'slot'],
   AUDIT_LOG_TABLE_NAME: ['audit-log', 'eventId'],
   ANALYTICS_TABLE_NAME: ['analytics', 'minute', 'slot'],
 } as const;

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { OrderPlacedSchema } from '../events/order-placed';
-import { addOnce, createStreamConsumer, defineEventHandler, requireEnv } from '../runtime';
+import { addOnce, createStreamConsumer, defineEventHandler, markerSlot, requireEnv } from '../runtime';
 
 const analyticsTable = requireEnv('ANALYTICS_TABLE_NAME');
 
@@ -19,7 +18,7 @@ export const handler = createStreamConsumer({
       handle: async (order) => {
         await addOnce({
           tableName: analyticsTable,
-          key: { minute: order.placedAt.slice(0, 16), slot: slotOf(order.orderId) },
+          key: { minute: order.placedAt.slice(0, 16), slot: markerSlot(order.orderId, SLOTS_PER_MINUTE) },
           markerAttribute: 'orderIds',
           marker: order.orderId,
           counters: { orderCount: 1, revenueCents: order.quantity * order.unitPriceCents },
@@ -28,7 +27,3 @@ export const handler = createStreamConsumer({
     }),
   },
 });
-
-function slotOf(orderId: string): number {
-  return createHash('sha256').update(orderId).digest()[0] % SLOTS_PER_MINUTE;
-}

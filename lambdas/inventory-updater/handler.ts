@@ -1,26 +1,39 @@
 import { OrderPlacedSchema } from '../events/order-placed';
-import { applyIfNewer, createStreamConsumer, defineEventHandler, requireEnv } from '../runtime';
+import { addOnce, createStreamConsumer, defineEventHandler, markerSlot, requireEnv } from '../runtime';
 
 const inventoryTable = requireEnv('INVENTORY_TABLE_NAME');
 
+/** A SKU's reservations of one minute are split over this many items (see `markerSlot`). */
+export const SLOTS_PER_MINUTE = 8;
+
 /**
- * Reserves stock once per order (a producer's retry is a new event of the same order). The stream is partitioned
- * by SKU, so the events of one SKU arrive in sequence order; an event is applied only if its sequence number is
- * above the last one applied to that SKU, which makes a redelivered record harmless even without its
- * idempotency record.
+ * The item of a SKU's reservations an order counts in: the minute it was placed, then its share of that minute.
+ * A SKU's reserved stock is the sum over its items (one Query).
+ */
+export function reservationSlot(order: { readonly orderId: string; readonly placedAt: string }): number {
+  const minute = Math.floor(Date.parse(order.placedAt) / 60_000);
+  return minute * SLOTS_PER_MINUTE + markerSlot(order.orderId, SLOTS_PER_MINUTE);
+}
+
+/**
+ * Reserves stock once per order (a producer's retry is a new event of the same order). Reservations add up in any
+ * order, so each one is counted by its order ID rather than guarded by sequence number: a record the event source
+ * skipped after its retries and an operator replays later (`eda-kit replay`) still counts, after newer records of
+ * the same SKU. A sequence guard (`applyIfNewer`) would refuse it as older; it suits effects where the last write
+ * wins, not sums.
  */
 export const handler = createStreamConsumer({
   events: {
     OrderPlaced: defineEventHandler({
       schema: OrderPlacedSchema,
       idempotencyKey: 'orderId',
-      handle: async (order, { source }) => {
-        await applyIfNewer({
+      handle: async (order) => {
+        await addOnce({
           tableName: inventoryTable,
-          key: { sku: order.sku },
-          sequence: source.sequenceNumber ?? '0',
-          update: 'ADD reserved :quantity, orderCount :one',
-          values: { ':quantity': order.quantity, ':one': 1 },
+          key: { sku: order.sku, slot: reservationSlot(order) },
+          markerAttribute: 'orderIds',
+          marker: order.orderId,
+          counters: { reserved: order.quantity, orderCount: 1 },
         });
       },
     }),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
@@ -83,6 +84,15 @@ export async function addOnce(options: {
       }),
     ),
   );
+}
+
+/**
+ * Which of `slots` items a marker belongs to, the same on every call. `addOnce` keeps its markers in a set inside
+ * one item, and DynamoDB items stop at 400 KB: spreading the markers of a busy key over several items (each a
+ * share of the counter; readers add them up) keeps every set small.
+ */
+export function markerSlot(marker: string, slots: number): number {
+  return createHash('sha256').update(marker).digest().readUInt32BE(0) % slots;
 }
 
 /**

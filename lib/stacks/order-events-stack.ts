@@ -67,7 +67,7 @@ export class OrderEventsStack extends Stack {
       });
     const ordersTable = table('OrdersTable', 'orderId');
     const sentEmailsTable = table('SentEmailsTable', 'messageId');
-    const inventoryTable = table('InventoryTable', 'sku');
+    const inventoryTable = table('InventoryTable', 'sku', { name: 'slot', type: dynamodb.AttributeType.NUMBER });
     const auditLogTable = table('AuditLogTable', 'eventId');
     const analyticsTable = table('AnalyticsTable', 'minute', { name: 'slot', type: dynamodb.AttributeType.NUMBER });
 
