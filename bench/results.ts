@@ -8,6 +8,8 @@ export interface BenchResult {
   readonly unit: string;
   /** The figure of the baseline measured in the same run, where the figure is a ratio against one. */
   readonly baseline?: number;
+  /** `value` over `baseline`, where the figure compares the kit with a baseline. */
+  readonly ratio?: number;
   /** The target. */
   readonly budget?: number;
   /** The target is a floor (value >= budget) rather than a ceiling. */
