@@ -1,16 +1,18 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
+import { GetQueueAttributesCommand, type QueueAttributeName } from '@aws-sdk/client-sqs';
 import Table from 'cli-table3';
 import { Command, InvalidArgumentError } from 'commander';
 import { redrive } from '../ops/redrive';
 import { type KinesisBatchInfo, replay } from '../ops/replay';
 import { emulatorClients, spawnEmulators } from './emulators';
 import { startFaultyProxy } from './faulty-proxy';
+import { KinesisPoller } from './kinesis-poller';
 import { LocalCloud, pollerFaults } from './local-cloud';
 import { MetricsCollector } from './metrics-collector';
 import { synthesize } from './synth';
-import { runWorkload, type WorkloadReport } from './workload';
+import { runWorkload, STREAM_CONSUMERS, type WorkloadReport } from './workload';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const projectDir = path.resolve(__dirname, '..');
@@ -119,18 +121,25 @@ export async function runChaos(options: {
       settleSeconds: 15,
       beforeCheck: async () => {
         // What faults pushed out for good (SQS redrive after maxReceiveCount, Kinesis retries exhausted) is not
-        // lost: it waits in a queue. Put it back, as an operator would, until nothing comes back out.
+        // lost: it waits in a queue. Once the pipeline is idle (a message still failing its way to the DLQ would
+        // be missed otherwise), put it back, as an operator would, until nothing comes back out.
+        const sourceQueues = QUEUE_SOURCES.map(
+          ([, source]) => cloud.function('order-api').runtime.config.environment[source],
+        );
+        // A dead letter in flight was taken by a replay that failed: it comes back after its visibility timeout.
+        const deadLetterQueues = [...QUEUE_SOURCES.map(([consumer]) => consumer), ...STREAM_CONSUMERS].map(
+          (consumer) => cloud.function(consumer).runtime.config.environment.DEAD_LETTER_QUEUE_URL,
+        );
         for (recoveryRounds = 0; recoveryRounds < 8; recoveryRounds++) {
+          if (!(await waitForIdle(cloud, clients.sqs, { sourceQueues, deadLetterQueues }, metrics, 180_000)))
+            say('The pipeline did not come to rest within 180 s; recovering what is there.');
           let moved = 0;
-          for (const [consumer, source] of [
-            ['order-processor', 'ORDERS_QUEUE_URL'],
-            ['notification-sender', 'NOTIFICATIONS_QUEUE_URL'],
-          ] as const) {
+          for (const [consumer, source] of QUEUE_SOURCES) {
             const deadLetterQueueUrl = cloud.function(consumer).runtime.config.environment.DEAD_LETTER_QUEUE_URL;
             const sourceQueueUrl = cloud.function('order-api').runtime.config.environment[source];
             moved += (await redriveOnlyPlatformMoves(clients.sqs, deadLetterQueueUrl, sourceQueueUrl)).moved;
           }
-          for (const consumer of ['inventory-updater', 'audit-log-writer', 'analytics-aggregator']) {
+          for (const consumer of STREAM_CONSUMERS) {
             const { runtime } = cloud.function(consumer);
             const failureQueueUrl = runtime.config.environment.DEAD_LETTER_QUEUE_URL;
             // Re-invoke the one consumer that gave up, with the records read back from the stream.
@@ -151,8 +160,6 @@ export async function runChaos(options: {
           say(
             `Recovery round ${recoveryRounds + 1}: ${moved} messages redriven or batches replayed; waiting for them...`,
           );
-          // Quiet for longer than a visibility timeout: a failed message may be invisible for that long.
-          await waitForQuiet(metrics, 12_000, 90_000);
         }
       },
     });
@@ -176,6 +183,12 @@ export async function runChaos(options: {
     await proxy.close();
   }
 }
+
+/** The queue consumers and the order API's variable naming each one's source queue. */
+const QUEUE_SOURCES = [
+  ['order-processor', 'ORDERS_QUEUE_URL'],
+  ['notification-sender', 'NOTIFICATIONS_QUEUE_URL'],
+] as const;
 
 /** Redrives only the messages SQS itself moved (valid ones that kept failing), not the kit's invalid dead letters. */
 function redriveOnlyPlatformMoves(
@@ -204,20 +217,58 @@ function kinesisEventRecord(record: KinesisRecord, info: KinesisBatchInfo) {
   };
 }
 
-/** Waits until the consumers' handled counts stop moving for `quietMs` (at most `maxMs`). */
-async function waitForQuiet(metrics: MetricsCollector, quietMs: number, maxMs: number): Promise<void> {
-  const total = () => metrics.total();
+/**
+ * Waits (at most `maxMs`) until the pipeline is at rest: the source queues hold no message, visible or in flight;
+ * no dead letter is in flight; every stream mapping has read its shards to the end and is done with every batch;
+ * and the consumers' counts have not moved for two seconds. Returns whether it came to rest.
+ */
+async function waitForIdle(
+  cloud: LocalCloud,
+  sqs: ReturnType<typeof emulatorClients>['sqs'],
+  queues: { readonly sourceQueues: readonly string[]; readonly deadLetterQueues: readonly string[] },
+  metrics: MetricsCollector,
+  maxMs: number,
+): Promise<boolean> {
   const deadline = Date.now() + maxMs;
-  let last = total();
+  let last = metrics.total();
   let lastChange = Date.now();
-  while (Date.now() - lastChange < quietMs && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const current = total();
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const current = metrics.total();
     if (current !== last) {
       last = current;
       lastChange = Date.now();
+      continue;
     }
+    if (Date.now() - lastChange < 2_000) continue;
+    const streamsIdle = cloud.pollers.every(({ poller }) => !(poller instanceof KinesisPoller) || poller.idle);
+    if (!streamsIdle) continue;
+    const pending =
+      (await messagesIn(sqs, queues.sourceQueues, ALL_MESSAGES)) +
+      (await messagesIn(sqs, queues.deadLetterQueues, ['ApproximateNumberOfMessagesNotVisible']));
+    if (pending === 0) return true;
   }
+  return false;
+}
+
+const ALL_MESSAGES: QueueAttributeName[] = [
+  'ApproximateNumberOfMessages',
+  'ApproximateNumberOfMessagesNotVisible',
+  'ApproximateNumberOfMessagesDelayed',
+];
+
+/** The messages counted by `attributes` in the queues. */
+async function messagesIn(
+  sqs: ReturnType<typeof emulatorClients>['sqs'],
+  queueUrls: readonly string[],
+  attributes: QueueAttributeName[],
+) {
+  let total = 0;
+  for (const QueueUrl of queueUrls) {
+    const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: attributes }));
+    total += Object.values(Attributes).reduce((sum, count) => sum + Number(count), 0);
+  }
+  return total;
 }
 
 async function main(): Promise<void> {

@@ -8,7 +8,7 @@ import {
   DynamoDBClient,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { CreateStreamCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { CreateStreamCommand, KinesisClient, waitUntilStreamExists } from '@aws-sdk/client-kinesis';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import dynalite from 'dynalite';
@@ -214,7 +214,9 @@ export async function createQueue(client: SQSClient, queueName: string, attribut
   return QueueUrl as string;
 }
 
-/** Creates a stream with `shards` shards. */
+/** Creates a stream with `shards` shards and waits until it is active. */
 export async function createStream(client: KinesisClient, streamName: string, shards = 1) {
   await client.send(new CreateStreamCommand({ StreamName: streamName, ShardCount: shards }));
+  // kinesalite reports the stream CREATING for a moment even with createStreamMs 0.
+  await waitUntilStreamExists({ client, maxWaitTime: 30, minDelay: 0.05, maxDelay: 0.2 }, { StreamName: streamName });
 }

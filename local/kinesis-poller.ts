@@ -54,6 +54,9 @@ export class KinesisPoller {
   };
   private running = false;
   private tasks: Promise<void>[] = [];
+  private readonly lanes: Lane[] = [];
+  /** Shards whose last GetRecords call returned records: there may be more to read. */
+  private readonly shardsBehind = new Set<string>();
 
   constructor(
     private readonly kinesis: KinesisClient,
@@ -65,11 +68,11 @@ export class KinesisPoller {
 
   public async start(): Promise<void> {
     this.running = true;
-    const { StreamDescription } = await this.kinesis.send(
-      new DescribeStreamCommand({ StreamName: this.config.streamName }),
-    );
+    const { StreamDescription } = await this.describeStream();
     for (const shard of StreamDescription?.Shards ?? []) {
       const lanes = Array.from({ length: this.config.parallelizationFactor }, () => new Lane());
+      this.lanes.push(...lanes);
+      this.shardsBehind.add(shard.ShardId as string);
       this.tasks.push(this.readShard(shard.ShardId as string, lanes));
       for (const lane of lanes) this.tasks.push(this.drainLane(shard.ShardId as string, lane));
     }
@@ -78,6 +81,29 @@ export class KinesisPoller {
   public async stop(): Promise<void> {
     this.running = false;
     await Promise.all(this.tasks);
+  }
+
+  /** Describes the stream, retrying failed calls as Lambda's pollers do (a flaky network must not stop a start). */
+  private async describeStream() {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.kinesis.send(new DescribeStreamCommand({ StreamName: this.config.streamName }));
+      } catch (error) {
+        if (attempt >= 20 || (error as Error).name === 'ResourceNotFoundException') throw error;
+        this.onError(error as Error);
+        await sleep(GET_RECORDS_INTERVAL_MS);
+      }
+    }
+  }
+
+  /**
+   * Whether every record of the stream has been read and every batch is done with (handled, or given up on and
+   * described on the failure queue). An operator's view of "the mapping has caught up".
+   */
+  public get idle(): boolean {
+    return (
+      this.shardsBehind.size === 0 && this.lanes.every((lane) => lane.records.length === 0 && lane.batches.length === 0)
+    );
   }
 
   private async readShard(shardId: string, lanes: Lane[]): Promise<void> {
@@ -109,10 +135,14 @@ export class KinesisPoller {
           lanes[laneOf(record.PartitionKey as string, lanes.length)].records.push(record);
           lastSequence = record.SequenceNumber;
         }
-        if (Records.length === 0) await sleep(GET_RECORDS_INTERVAL_MS);
+        if (Records.length === 0) {
+          this.shardsBehind.delete(shardId);
+          await sleep(GET_RECORDS_INTERVAL_MS);
+        } else this.shardsBehind.add(shardId);
       } catch (error) {
         if (this.running) this.onError(error as Error);
         iterator = undefined;
+        this.shardsBehind.add(shardId);
         await sleep(GET_RECORDS_INTERVAL_MS);
       }
     }
@@ -120,7 +150,7 @@ export class KinesisPoller {
 
   private async drainLane(shardId: string, lane: Lane): Promise<void> {
     // Batches waiting their turn: a bisected batch becomes two, first half first.
-    const queue: KinesisRecord[][] = [];
+    const queue = lane.batches;
     let retries = 0;
     while (this.running) {
       if (queue.length === 0) {
@@ -260,7 +290,10 @@ export class KinesisPoller {
 }
 
 class Lane {
+  /** Read from the shard, not yet in a batch. */
   public readonly records: KinesisRecord[] = [];
+  /** Batches taken and not yet done with, the first one in flight. */
+  public readonly batches: KinesisRecord[][] = [];
 }
 
 function laneOf(partitionKey: string, lanes: number): number {

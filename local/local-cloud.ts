@@ -71,6 +71,7 @@ export class LocalCloud {
     const assembly = readAssembly(options.assemblyDir);
     const emulators = await (options.emulators ?? spawnEmulators({ dataDir: options.dataDir }));
     const functions: LocalFunction[] = [];
+    const pollers: LocalCloud['pollers'][number][] = [];
     try {
       const clients = emulatorClients(emulators.endpoints);
       const stacks: ProvisionedStack[] = [];
@@ -88,7 +89,6 @@ export class LocalCloud {
       }
       await Promise.all(functions.map((fn) => fn.runtime.warm()));
 
-      const pollers: LocalCloud['pollers'][number][] = [];
       const onPollerError = options.onPollerError ?? (() => {});
       const pollerClients = emulatorClients(emulators.endpoints);
       if (options.pollerFaultRate) injectFaults(pollerClients, options.pollerFaultRate, pollerFaults);
@@ -110,6 +110,7 @@ export class LocalCloud {
       for (const { poller } of pollers) await poller.start();
       return new LocalCloud(emulators.endpoints, stacks, functions, pollers, emulators);
     } catch (error) {
+      await Promise.all(pollers.map(({ poller }) => poller.stop()));
       await Promise.all(functions.map((fn) => fn.runtime.stop()));
       await emulators.stop();
       throw error;

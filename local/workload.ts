@@ -63,8 +63,8 @@ export interface WorkloadReport {
 }
 
 const SKUS = Array.from({ length: 20 }, (_, i) => `SKU-${String(i + 1).padStart(3, '0')}`);
-const QUEUE_CONSUMERS = ['order-processor', 'notification-sender'] as const;
-const STREAM_CONSUMERS = ['inventory-updater', 'audit-log-writer', 'analytics-aggregator'] as const;
+export const QUEUE_CONSUMERS = ['order-processor', 'notification-sender'] as const;
+export const STREAM_CONSUMERS = ['inventory-updater', 'audit-log-writer', 'analytics-aggregator'] as const;
 
 /**
  * Drives the reference app: places `orders` orders through the order API (some twice, as a retrying producer

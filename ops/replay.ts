@@ -5,7 +5,12 @@ import {
   type _Record as KinesisRecord,
   PutRecordsCommand,
 } from '@aws-sdk/client-kinesis';
-import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 
 /** The part of a Kinesis event source mapping's on-failure record that locates the failed batch. */
 export interface KinesisBatchInfo {
@@ -24,6 +29,8 @@ export interface ReplayResult {
   readonly expired: number;
   /** Messages that are not on-failure records (the kit's own dead letters): left in the queue. */
   readonly skipped: number;
+  /** Batches whose re-delivery failed (`deliver` threw): left in the queue for the next replay. */
+  readonly failed: number;
 }
 
 /** How to replay. */
@@ -48,64 +55,88 @@ export interface ReplayOptions {
  * before is not applied twice. A failure-queue message is deleted only after its records are published.
  */
 export async function replay(sqs: SQSClient, kinesis: KinesisClient, options: ReplayOptions): Promise<ReplayResult> {
-  const result = { batches: 0, records: 0, expired: 0, skipped: 0 };
+  const result = { batches: 0, records: 0, expired: 0, skipped: 0, failed: 0 };
   const seen = new Set<string>();
-  while (options.maxBatches === undefined || result.batches < options.maxBatches) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: options.failureQueueUrl,
-        MaxNumberOfMessages: 10,
-        MessageAttributeNames: ['All'],
-        VisibilityTimeout: 60,
-      }),
-    );
-    const fresh = Messages.filter((message) => !seen.has(message.MessageId as string));
-    if (fresh.length === 0) break;
-    for (const message of fresh) {
-      seen.add(message.MessageId as string);
-      const info = batchInfo(message.Body);
-      if (!info) {
-        result.skipped++;
-        continue;
-      }
-      const records = await readBatch(kinesis, info);
-      result.batches++;
-      if (records.length === 0) {
-        result.expired++;
-        continue;
-      }
-      result.records += records.length;
-      if (options.dryRun) continue;
-      if (options.deliver) {
-        try {
-          await options.deliver(records, info);
-        } catch {
+  // Messages taken and not deleted (listed, expired, failed again): hidden for the run, shown again at its end.
+  const held = new Map<string, string>();
+  try {
+    await replayMessages();
+  } finally {
+    for (const ReceiptHandle of held.values()) {
+      await sqs
+        .send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: options.failureQueueUrl,
+            ReceiptHandle,
+            VisibilityTimeout: 0,
+          }),
+        )
+        .catch(() => {}); // it shows again after its visibility timeout anyway
+    }
+  }
+  return result;
+
+  async function replayMessages(): Promise<void> {
+    while (options.maxBatches === undefined || result.batches < options.maxBatches) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: options.failureQueueUrl,
+          MaxNumberOfMessages: 10,
+          MessageAttributeNames: ['All'],
+          VisibilityTimeout: 60,
+        }),
+      );
+      const fresh = Messages.filter((message) => !seen.has(message.MessageId as string));
+      if (fresh.length === 0) break;
+      for (const message of fresh) {
+        seen.add(message.MessageId as string);
+        held.set(message.MessageId as string, message.ReceiptHandle as string);
+        const info = batchInfo(message.Body);
+        if (!info) {
+          result.skipped++;
           continue;
+        }
+        const records = await readBatch(kinesis, info);
+        result.batches++;
+        if (records.length === 0) {
+          result.expired++;
+          continue;
+        }
+        result.records += records.length;
+        if (options.dryRun) continue;
+        if (options.deliver) {
+          try {
+            await options.deliver(records, info);
+          } catch {
+            result.failed++;
+            continue;
+          }
+          await sqs.send(
+            new DeleteMessageCommand({ QueueUrl: options.failureQueueUrl, ReceiptHandle: message.ReceiptHandle }),
+          );
+          held.delete(message.MessageId as string);
+          continue;
+        }
+        const streamName = info.streamArn.slice(info.streamArn.indexOf('/') + 1);
+        for (let i = 0; i < records.length; i += 500) {
+          const { FailedRecordCount } = await kinesis.send(
+            new PutRecordsCommand({
+              StreamName: streamName,
+              Records: records
+                .slice(i, i + 500)
+                .map((record) => ({ Data: record.Data, PartitionKey: record.PartitionKey })),
+            }),
+          );
+          if (FailedRecordCount)
+            throw new Error(`${FailedRecordCount} records were not published; the batch stays in the failure queue`);
         }
         await sqs.send(
           new DeleteMessageCommand({ QueueUrl: options.failureQueueUrl, ReceiptHandle: message.ReceiptHandle }),
         );
-        continue;
+        held.delete(message.MessageId as string);
       }
-      const streamName = info.streamArn.slice(info.streamArn.indexOf('/') + 1);
-      for (let i = 0; i < records.length; i += 500) {
-        const { FailedRecordCount } = await kinesis.send(
-          new PutRecordsCommand({
-            StreamName: streamName,
-            Records: records
-              .slice(i, i + 500)
-              .map((record) => ({ Data: record.Data, PartitionKey: record.PartitionKey })),
-          }),
-        );
-        if (FailedRecordCount)
-          throw new Error(`${FailedRecordCount} records were not published; the batch stays in the failure queue`);
-      }
-      await sqs.send(
-        new DeleteMessageCommand({ QueueUrl: options.failureQueueUrl, ReceiptHandle: message.ReceiptHandle }),
-      );
     }
   }
-  return result;
 }
 
 function batchInfo(body: string | undefined): KinesisBatchInfo | undefined {
