@@ -16,7 +16,9 @@ export class MetricsCollector {
         sums.set(Name, (sums.get(Name) ?? 0) + values.reduce((a, b) => a + b, 0));
         this.sums.set(label, sums);
         const samples = this.samples.get(label) ?? new Map<string, number[]>();
-        samples.set(Name, [...(samples.get(Name) ?? []), ...values]);
+        const metricSamples = samples.get(Name) ?? [];
+        for (const value of values) metricSamples.push(value);
+        samples.set(Name, metricSamples);
         this.samples.set(label, samples);
       }
     }
@@ -36,8 +38,20 @@ export class MetricsCollector {
 
   /** The `p`th percentile (0-100) of the values of `metric` for `label`, or undefined without values. */
   public percentile(label: string, metric: string, p: number): number | undefined {
-    const values = [...(this.samples.get(label)?.get(metric) ?? [])].sort((a, b) => a - b);
-    if (values.length === 0) return undefined;
-    return values[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)];
+    return percentileOf([...(this.samples.get(label)?.get(metric) ?? [])], p);
   }
+
+  /** The `p`th percentile (0-100) of the values of `metric` over every function, or undefined without values. */
+  public percentileOfAll(metric: string, p: number): number | undefined {
+    return percentileOf(
+      [...this.samples.values()].flatMap((samples) => samples.get(metric) ?? []),
+      p,
+    );
+  }
+}
+
+function percentileOf(values: number[], p: number): number | undefined {
+  if (values.length === 0) return undefined;
+  values.sort((a, b) => a - b);
+  return values[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)];
 }

@@ -56,6 +56,8 @@ export interface WorkloadReport {
   /** Time to publish everything, within `seconds`. */
   readonly publishSeconds: number;
   readonly ordersPerSecond: number;
+  /** From publish to processing, over every record of every consumer (each record's age when its batch ran). */
+  readonly latencyMs: { readonly p50?: number; readonly p99?: number };
   readonly deadLetterReasons: Record<string, number>;
   readonly consumers: Record<string, ConsumerReport>;
   /** CPU seconds by part of the local cloud (emulators, functions, the local cloud itself), when measured. */
@@ -249,6 +251,7 @@ export async function runWorkload(
     seconds,
     publishSeconds,
     ordersPerSecond: orders.length / seconds,
+    latencyMs: { p50: metrics.percentileOfAll('RecordAge', 50), p99: metrics.percentileOfAll('RecordAge', 99) },
     deadLetterReasons: dlqs.reasons,
     consumers,
   };

@@ -8,7 +8,7 @@ import {
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type {
   Context,
@@ -20,6 +20,7 @@ import type {
   SQSRecord,
 } from 'aws-lambda';
 import type * as v from 'valibot';
+import { DeadLetterLedger } from './dead-letter-ledger';
 import { DeadLetterWriter } from './dead-letters';
 import { DuplicateOfFailedRecordError, PermanentError } from './errors';
 import { KeyedBatchProcessor } from './keyed-batch-processor';
@@ -210,6 +211,7 @@ class BatchConsumer {
   private readonly logger: Logger;
   private readonly metrics: Metrics;
   private readonly deadLetters: DeadLetterWriter;
+  private readonly deadLettered: DeadLetterLedger;
   private readonly handlers = new Map<string, IdempotentHandler>();
   private readonly schemas: Record<string, EventHandler> = {};
 
@@ -225,6 +227,7 @@ class BatchConsumer {
     );
     const tableName = options.idempotencyTableName ?? requireEnv(IDEMPOTENCY_TABLE_NAME_ENV);
     const name = options.name ?? process.env.POWERTOOLS_SERVICE_NAME ?? 'consumer';
+    this.deadLettered = new DeadLetterLedger(options.dynamoDBClient ?? new DynamoDBClient({}), tableName, name);
     for (const [type, handler] of Object.entries(options.events)) {
       this.handlers.set(type, this.makeIdempotentHandler(type, handler, tableName, name, options));
       this.schemas[type] = handler;
@@ -330,6 +333,12 @@ class BatchConsumer {
 
   private async deadLetter(body: RecordBody, reason: Error, logger: Logger): Promise<void> {
     try {
+      if (await this.deadLettered.has(body.source)) {
+        // Delivered again after its dead letter was sent (its batch was retried): one DLQ entry is enough.
+        this.count(RECORD_METRIC_NAMES.duplicate);
+        logger.info('Record was dead-lettered before; not sent again', { reason: `${reason.name}: ${reason.message}` });
+        return;
+      }
       await this.deadLetters.send(body.bytes, body.source, reason);
     } catch (sendError) {
       this.count(RECORD_METRIC_NAMES.failed);
@@ -341,6 +350,12 @@ class BatchConsumer {
     }
     this.count(RECORD_METRIC_NAMES.invalid);
     logger.warn('Record sent to the dead-letter queue', { reason: `${reason.name}: ${reason.message}` });
+    // Not marked: a later delivery sends one more dead letter. Better than failing a record that was sent.
+    await this.deadLettered
+      .mark(body.source)
+      .catch((error: Error) =>
+        logger.warn('Dead-lettered record could not be marked; a redelivery would dead-letter it again', { error }),
+      );
   }
 
   private recordContext(source: RecordSource, parsed: ParsedEvent | undefined, lambdaContext: Context): RecordContext {

@@ -263,6 +263,31 @@ describe('queue consumer failures', () => {
     expect(consumer.runs.sort()).toEqual([valid.orderId, transientOrder.orderId, permanentOrder.orderId].sort());
   });
 
+  test('GIVEN invalid records delivered again (their batch retried) THEN each has one dead letter', async () => {
+    // An environment that died after dead-lettering, or a stream batch retried from an earlier failed record,
+    // delivers the same invalid records again: same message ID, or same shard and sequence number.
+    const own = await harness();
+    const transientOrder = orderPlaced();
+    const consumer = orderConsumer(own, {
+      fail: (orderId) => (orderId === transientOrder.orderId ? new Error('DynamoDB throttled') : undefined),
+    });
+    const queueBatch = sqsEvent([sqsRecord('{"type":"OrderPlaced",'), sqsRecord(JSON.stringify(transientOrder))]);
+    const streamBatch = kinesisEvent([
+      kinesisRecord(JSON.stringify(transientOrder), { partitionKey: 'k' }),
+      kinesisRecord('[1,2,3]', { partitionKey: 'another-key' }),
+    ]);
+
+    for (let delivery = 0; delivery < 3; delivery++) {
+      await consumer.queue(queueBatch, lambdaContext());
+      await consumer.stream(streamBatch, lambdaContext());
+    }
+
+    const letters = await deadLetters(own);
+    expect(letters.map((m) => m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.recordId]?.StringValue).sort()).toEqual(
+      [queueBatch.Records[0].messageId, streamBatch.Records[1].eventID].sort(),
+    );
+  });
+
   test('GIVEN a transient failure THEN a later duplicate of it in the batch fails too, without a second run', async () => {
     const order = orderPlaced();
     const consumer = orderConsumer(h, { fail: () => new Error('timeout') });

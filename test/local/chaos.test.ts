@@ -1,0 +1,30 @@
+import { expect, test } from 'vitest';
+import { runChaos } from '../../local/chaos';
+
+test('GIVEN every fault kind injected while orders flow THEN recovery leaves each effect exactly once and nothing lost', async () => {
+  // A small run of `npm run chaos`: its own emulators and local cloud, faults at about one call in ten.
+  const report = await runChaos({
+    events: 24,
+    rates: { throw: 0.1, kill: 0.05, killAfterEffect: 0.05, hang: 0.02, dynamodb: 0.05, poller: 0.05 },
+    duplicates: 0.25,
+    invalid: 0.1,
+    seed: 11,
+  });
+
+  // The faults did happen: DynamoDB and the pollers' calls fail often enough at these rates to be certain.
+  const injected = (prefix: string) =>
+    Object.entries(report.faults)
+      .filter(([kind]) => kind.startsWith(prefix))
+      .reduce((sum, [, count]) => sum + count, 0);
+  expect(injected('dynamodb:')).toBeGreaterThan(0);
+  expect(injected('poller:')).toBeGreaterThan(0);
+  expect(report.retries).toBeGreaterThan(0);
+  // And the invariants held: every valid event's effect once per consumer, every invalid event in each DLQ once.
+  expect(report.invalidInjected).toBeGreaterThan(0);
+  for (const consumer of Object.values(report.consumers)) {
+    expect(consumer.effects).toBe(consumer.expectedEffects);
+    expect(consumer.dlq).toBe(consumer.expectedDlq);
+  }
+  expect(report.lost).toBe(0);
+  expect(report.duplicatedEffects).toBe(0);
+}, 400_000);
