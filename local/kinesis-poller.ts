@@ -160,7 +160,7 @@ export class KinesisPoller {
         retries = 0;
       }
       const batch = queue[0];
-      const fresh = this.dropExpired(shardId, batch);
+      const fresh = await this.dropExpired(shardId, batch);
       if (fresh.length === 0) {
         queue.shift();
         continue;
@@ -197,11 +197,11 @@ export class KinesisPoller {
     return lane.records.splice(0, this.config.batchSize);
   }
 
-  private dropExpired(shardId: string, batch: KinesisRecord[]): KinesisRecord[] {
+  private async dropExpired(shardId: string, batch: KinesisRecord[]): Promise<KinesisRecord[]> {
     if (this.config.maximumRecordAgeSeconds < 0) return batch;
     const oldest = Date.now() - this.config.maximumRecordAgeSeconds * 1000;
     const expired = batch.filter((record) => (record.ApproximateArrivalTimestamp?.getTime() ?? Date.now()) < oldest);
-    if (expired.length > 0) void this.discard(shardId, expired, 'RecordAgeExceeded', 0);
+    if (expired.length > 0) await this.discard(shardId, expired, 'RecordAgeExceeded', 0);
     return batch.filter((record) => !expired.includes(record));
   }
 
@@ -260,12 +260,19 @@ export class KinesisPoller {
         streamArn: this.config.streamArn,
       },
     };
-    try {
-      await this.sqs.send(
-        new SendMessageCommand({ QueueUrl: this.config.onFailureQueueUrl, MessageBody: JSON.stringify(message) }),
-      );
-    } catch (error) {
-      this.onError(error as Error);
+    // The record is the only trace of the skipped batch: keep trying until the queue takes it, as the lane does
+    // not move on before. (Stopping the local cloud is the one way out.)
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.sqs.send(
+          new SendMessageCommand({ QueueUrl: this.config.onFailureQueueUrl, MessageBody: JSON.stringify(message) }),
+        );
+        return;
+      } catch (error) {
+        this.onError(error as Error);
+        if (!this.running) return;
+        await sleep(Math.min(5_000, 100 * 2 ** attempt));
+      }
     }
   }
 
