@@ -77,8 +77,9 @@ function main(): void {
       stdio: 'inherit',
       env: { ...process.env, EDA_KIT_BENCH_ORCHESTRATED: '1' },
     });
-    // Exit 1 is a missed target, reported in the table; anything else is a broken step.
-    if (result.status !== 0 && result.status !== 1) failed.push(`${step.name} (exit ${result.status})`);
+    // Under this run a missed target is a figure of the report, not a failure (see `finish`): a step that does
+    // not exit 0 is broken.
+    if (result.status !== 0) failed.push(`${step.name} (exit ${result.status})`);
   }
   console.log(`\nbench done in ${((Date.now() - started) / 1000).toFixed(0)} s; figures in bench/results.json`);
   if (failed.length > 0) {

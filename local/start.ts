@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   const onOutput = (output: FunctionOutput) => {
     const label = labels.get(output.functionName) ?? output.functionName;
     metrics.collect(output, label);
-    if (firstProcessed === undefined && Number(output.json?.ProcessedRecords ?? 0) > 0) {
+    if (firstProcessed === undefined && metrics.sum(label, 'ProcessedRecords') > 0) {
       firstProcessed = Date.now();
       say(`First event processed (${label}).`);
     }

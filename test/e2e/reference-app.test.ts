@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import {
@@ -237,11 +238,13 @@ describe('the reference app on the local cloud', () => {
 });
 
 test('npm start -- --serve answers an SDK client from outside its process, and stops cleanly on Ctrl-C', async () => {
-  // GIVEN the local cloud started by its CLI, serving
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', '--orders', '0', '--serve'], {
-    cwd: projectDir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // GIVEN the local cloud started by its CLI, after a few orders (reported as JSON), serving
+  const jsonFile = path.join(mkdtempSync(path.join(tmpdir(), 'eda-kit-start-')), 'report.json');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'local/start.ts', '--orders', '3', '--json', jsonFile, '--serve'],
+    { cwd: projectDir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
@@ -271,6 +274,11 @@ test('npm start -- --serve answers an SDK client from outside its process, and s
     // THEN every queue of the template is there, and the tables answer under their local names
     expect(QueueUrls).toHaveLength(7);
     expect(Table?.KeySchema).toEqual([{ AttributeName: 'orderId', KeyType: 'HASH' }]);
+    // AND the report of the orders says when the first event was processed, and that nothing was lost
+    const report = JSON.parse(readFileSync(jsonFile, 'utf8'));
+    expect(report).toMatchObject({ orders: 3, lost: 0, duplicatedEffects: 0 });
+    expect(report.firstEventSeconds).toBeGreaterThan(0);
+    expect(report.latencyMs.p99).toBeGreaterThanOrEqual(report.latencyMs.p50);
   } finally {
     child.kill('SIGINT');
   }
