@@ -334,8 +334,10 @@ export interface Workload {
   readonly logBytesPerInvocation: number;
   /** CloudWatch Logs bytes per record (its values in the EMF document). */
   readonly logBytesPerRecord: number;
-  /** Items per minute over which `addOnce` spreads a key's markers (`SLOTS_PER_MINUTE` of the handlers). */
+  /** Items per minute over which the inventory updater's `addOnce` spreads a SKU's markers (its `SLOTS_PER_MINUTE`). */
   readonly markerSlotsPerMinute: number;
+  /** Items per minute over which the analytics aggregator's `addOnce` spreads a minute's markers (its `SLOTS_PER_MINUTE`). */
+  readonly analyticsSlotsPerMinute: number;
 }
 
 /** The model's default workload, each value with where it comes from. */
@@ -373,8 +375,9 @@ export const DEFAULT_WORKLOAD: Workload = {
   logBytesPerInvocation: 1000,
   // A record's values in the EMF document (RecordAge, ProcessedRecords).
   logBytesPerRecord: 8,
-  // SLOTS_PER_MINUTE of lambdas/analytics-aggregator and lambdas/inventory-updater (the test checks it).
+  // SLOTS_PER_MINUTE of lambdas/inventory-updater and of lambdas/analytics-aggregator (the test checks both).
   markerSlotsPerMinute: 8,
+  analyticsSlotsPerMinute: 256,
 };
 
 /** A representative `OrderPlaced` event of the workload. */
@@ -406,6 +409,8 @@ export type EffectWrite =
       /** The key and counters (without the marker set). */
       readonly item: (event: Record<string, string | number>) => Record<string, unknown>;
       readonly markerAttribute: string;
+      /** The handler's `SLOTS_PER_MINUTE`: items per key and minute. */
+      readonly slotsPerMinute: (workload: Workload) => number;
       /** How many items share a minute's markers. */
       readonly itemsPerMinute: (workload: Workload) => number;
     };
@@ -458,6 +463,7 @@ export const REFERENCE_EFFECTS: Readonly<Record<string, EffectProfile>> = {
       kind: 'addOnce',
       item: (event) => ({ sku: event.sku, slot: 236_666_880, reserved: 150, orderCount: 75 }),
       markerAttribute: 'orderIds',
+      slotsPerMinute: (workload) => workload.markerSlotsPerMinute,
       itemsPerMinute: (workload) => workload.skus * workload.markerSlotsPerMinute,
     },
   },
@@ -486,7 +492,8 @@ export const REFERENCE_EFFECTS: Readonly<Record<string, EffectProfile>> = {
         revenueCents: 5_625_000,
       }),
       markerAttribute: 'orderIds',
-      itemsPerMinute: (workload) => workload.markerSlotsPerMinute,
+      slotsPerMinute: (workload) => workload.analyticsSlotsPerMinute,
+      itemsPerMinute: (workload) => workload.analyticsSlotsPerMinute,
     },
   },
 };

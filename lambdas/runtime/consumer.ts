@@ -22,7 +22,7 @@ import type {
 import type * as v from 'valibot';
 import { DeadLetterLedger } from './dead-letter-ledger';
 import { DeadLetterWriter } from './dead-letters';
-import { DuplicateOfFailedRecordError, PermanentError } from './errors';
+import { DuplicateOfFailedRecordError, OutOfTimeError, PermanentError } from './errors';
 import { KeyedBatchProcessor } from './keyed-batch-processor';
 import { createLogger, RECORD_METRIC_NAMES } from './observability';
 import { type ParsedEvent, parseEvent } from './parse';
@@ -34,6 +34,13 @@ export { RECORD_METRIC_NAMES } from './observability';
 export const IDEMPOTENCY_TABLE_NAME_ENV = 'IDEMPOTENCY_TABLE_NAME';
 /** The environment variable naming the consumer's dead-letter (or failure) queue URL (set by the constructs). */
 export const DEAD_LETTER_QUEUE_URL_ENV = 'DEAD_LETTER_QUEUE_URL';
+
+/**
+ * A record is not started with less time than this left in the invocation: reported failed, it is retried by the
+ * platform instead. Powertools gives an idempotency record no in-progress expiry when no time is left, so a
+ * record started at the last moment and cut off by the timeout would lock its key until the record expires.
+ */
+export const MIN_REMAINING_MS_TO_START = 1_000;
 
 /** What an event handler is given besides its event. */
 export interface RecordContext {
@@ -287,6 +294,8 @@ class BatchConsumer {
 
     const idempotent = this.handlers.get(parsed.type) as IdempotentHandler;
     try {
+      const remainingMs = lambdaContext.getRemainingTimeInMillis();
+      if (remainingMs < MIN_REMAINING_MS_TO_START) throw new OutOfTimeError(remainingMs);
       const ranNow = await this.applyWhenFree(idempotent, parsed.event, context);
       settled.set(dedupeKey, 'done');
       this.count(ranNow ? RECORD_METRIC_NAMES.processed : RECORD_METRIC_NAMES.duplicate);

@@ -72,3 +72,15 @@ export class DuplicateOfFailedRecordError extends Error {
     this.name = 'DuplicateOfFailedRecordError';
   }
 }
+
+/**
+ * A transient failure: the invocation was too close to its timeout to start the record. Started, its idempotency
+ * record would carry no in-progress expiry (Powertools sets none when no time is left), and a timeout would then
+ * lock its key until the record expires.
+ */
+export class OutOfTimeError extends Error {
+  constructor(remainingMs: number) {
+    super(`not attempted: ${remainingMs} ms left before the function times out`);
+    this.name = 'OutOfTimeError';
+  }
+}

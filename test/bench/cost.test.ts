@@ -174,9 +174,11 @@ describe('the cost model', () => {
   });
 
   test('an addOnce write costs more as its item collects markers; a putIfAbsent write stays at 1 WRU', () => {
-    // GIVEN the analytics aggregator's per-minute items at a low and a high rate
-    const slow = effectUnits(REFERENCE_EFFECTS['analytics-aggregator'], { ...DEFAULT_WORKLOAD, ordersPerSecond: 1 });
-    const busy = effectUnits(REFERENCE_EFFECTS['analytics-aggregator'], { ...DEFAULT_WORKLOAD, ordersPerSecond: 300 });
+    // GIVEN the analytics aggregator's per-minute items at a low and a high rate, over 8 slots a minute
+    const eightSlots = { ...DEFAULT_WORKLOAD, analyticsSlotsPerMinute: 8 };
+    const analytics = REFERENCE_EFFECTS['analytics-aggregator'];
+    const slow = effectUnits(analytics, { ...eightSlots, ordersPerSecond: 1 });
+    const busy = effectUnits(analytics, { ...eightSlots, ordersPerSecond: 300 });
 
     // THEN UpdateItem is billed on the whole item, which grows by one order ID per order of its minute
     expect(slow.markersPerItem).toBeCloseTo(7.5);
@@ -184,6 +186,10 @@ describe('the cost model', () => {
     expect(busy.markersPerItem).toBe(2250);
     expect(busy.largestItemBytes).toBeGreaterThan(2250 * 36);
     expect(busy.applied).toBeGreaterThan(30);
+    // AND the handler's own slots keep the item at a few write units at that rate
+    const handlerSlots = effectUnits(analytics, { ...DEFAULT_WORKLOAD, ordersPerSecond: 300 });
+    expect(handlerSlots.markersPerItem).toBeCloseTo(18_000 / 256);
+    expect(handlerSlots.applied).toBeLessThan(3);
     expect(effectUnits(REFERENCE_EFFECTS['order-processor'], DEFAULT_WORKLOAD).applied).toBe(1);
   });
 
@@ -320,7 +326,7 @@ describe('the reference app', () => {
       if (profile.write.kind === 'addOnce') {
         expect(source).toContain('await addOnce(');
         expect(source).toContain(`markerAttribute: '${profile.write.markerAttribute}'`);
-        expect(source).toContain(`export const SLOTS_PER_MINUTE = ${DEFAULT_WORKLOAD.markerSlotsPerMinute};`);
+        expect(source).toContain(`export const SLOTS_PER_MINUTE = ${profile.write.slotsPerMinute(DEFAULT_WORKLOAD)};`);
       } else {
         const viaMail = source.includes('await mail.send(');
         expect(viaMail || source.includes('await putIfAbsent(')).toBe(true);

@@ -263,6 +263,21 @@ describe('queue consumer failures', () => {
     expect(consumer.runs.sort()).toEqual([valid.orderId, transientOrder.orderId, permanentOrder.orderId].sort());
   });
 
+  test('GIVEN too little time left in the invocation THEN records are not started and are retried later', async () => {
+    // Started with no time left, a record's idempotency record would get no in-progress expiry from Powertools,
+    // and a timeout would lock its key for the record's whole expiry.
+    const consumer = orderConsumer(h);
+    const order = orderPlaced();
+    const batch = sqsEvent([sqsRecord(JSON.stringify(order))]);
+
+    const late = (await consumer.queue(batch, lambdaContext(400))) as SQSBatchResponse;
+    const inTime = (await consumer.queue(batch, lambdaContext())) as SQSBatchResponse;
+
+    expect(late.batchItemFailures).toEqual([{ itemIdentifier: batch.Records[0].messageId }]);
+    expect(inTime.batchItemFailures).toEqual([]);
+    expect(consumer.runs).toEqual([order.orderId]);
+  });
+
   test('GIVEN invalid records delivered again (their batch retried) THEN each has one dead letter', async () => {
     // An environment that died after dead-lettering, or a stream batch retried from an earlier failed record,
     // delivers the same invalid records again: same message ID, or same shard and sequence number.
