@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import * as path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { wholeNumber } from '../local/cli-args';
 import { FunctionRuntime, type LocalFunctionConfig } from '../local/function-runtime';
 import { LocalCloud } from '../local/local-cloud';
 import { synthesize } from '../local/synth';
@@ -38,13 +39,6 @@ exports.handler = async (event) => {
   return { batchItemFailures: [] };
 };
 `;
-
-function wholeNumber(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1)
-    throw new InvalidArgumentError(`expected a whole number of 1 or more, got '${value}'`);
-  return parsed;
-}
 
 /** A first event for the function labelled `label`, as its event source would send it. */
 function firstEvent(label: string): unknown {

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { wholeNumber } from '../local/cli-args';
 import { RESULTS_FILE } from './results';
 
 /**
@@ -19,13 +20,6 @@ function latency(value: string): number {
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed < 0 || parsed > 1000)
     throw new InvalidArgumentError(`expected milliseconds from 0 to 1000, got '${value}'`);
-  return parsed;
-}
-
-function wholeNumber(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1)
-    throw new InvalidArgumentError(`expected a whole number of 1 or more, got '${value}'`);
   return parsed;
 }
 

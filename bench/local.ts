@@ -4,6 +4,7 @@ import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import Table from 'cli-table3';
 import { Command, InvalidArgumentError } from 'commander';
+import { wholeNumber } from '../local/cli-args';
 import type { WorkloadReport } from '../local/workload';
 import { type BenchResult, finish, median } from './results';
 
@@ -24,13 +25,6 @@ function orderCounts(value: string): number[] {
   if (counts.some((count) => !Number.isInteger(count) || count < 1))
     throw new InvalidArgumentError(`expected whole numbers of 1 or more, separated by commas, got '${value}'`);
   return counts;
-}
-
-function wholeNumber(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1)
-    throw new InvalidArgumentError(`expected a whole number of 1 or more, got '${value}'`);
-  return parsed;
 }
 
 /** One `npm start` run of `orders` orders; its JSON report. */

@@ -379,6 +379,18 @@ async function baselineRequestsPerRecord(endpoint: string, tableName: string): P
   ];
 }
 
+/** The effect every throughput run applies: one conditional PutItem keyed by the tick. */
+async function writeOnce(client: DynamoDBClient, effectsTable: string, tick: Tick): Promise<void> {
+  await client.send(
+    new PutItemCommand({
+      TableName: effectsTable,
+      Item: { key: { S: tick.id } },
+      ConditionExpression: 'attribute_not_exists(#k)',
+      ExpressionAttributeNames: { '#k': 'key' },
+    }),
+  );
+}
+
 const QUEUE_BATCH_SIZE = 10;
 
 /**
@@ -395,16 +407,7 @@ async function queueThroughput(
   sqs: ReturnType<typeof emulatorClients>['sqs'],
 ): Promise<number> {
   const { client } = instrumentedClient(endpoint, latencyMs);
-  const effect = async (tick: Tick) => {
-    await client.send(
-      new PutItemCommand({
-        TableName: effectsTable,
-        Item: { key: { S: tick.id } },
-        ConditionExpression: 'attribute_not_exists(#k)',
-        ExpressionAttributeNames: { '#k': 'key' },
-      }),
-    );
-  };
+  const effect = (tick: Tick) => writeOnce(client, effectsTable, tick);
   let handle: (event: SQSEvent) => Promise<unknown>;
   if (idempotent) {
     const consumer = createQueueConsumer({
@@ -449,14 +452,7 @@ async function streamThroughput(
   const { client } = instrumentedClient(endpoint, latencyMs);
   const applied = new Map<string, number[]>();
   const effect = async (tick: Tick) => {
-    await client.send(
-      new PutItemCommand({
-        TableName: effectsTable,
-        Item: { key: { S: tick.id } },
-        ConditionExpression: 'attribute_not_exists(#k)',
-        ExpressionAttributeNames: { '#k': 'key' },
-      }),
-    );
+    await writeOnce(client, effectsTable, tick);
     applied.set(tick.key, [...(applied.get(tick.key) ?? []), tick.n]);
   };
   const name = `${mode}-${randomUUID()}`;

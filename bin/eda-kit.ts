@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, InvalidArgumentError } from 'commander';
+import { wholeNumber } from '../local/cli-args';
 import { emulatorClients } from '../local/emulators';
 import { redrive } from '../ops/redrive';
 import { replay } from '../ops/replay';
@@ -41,13 +42,6 @@ function queueUrl(value: string, served?: Served): string {
     if (resource?.attributes.QueueUrl) return resource.attributes.QueueUrl;
   }
   throw new InvalidArgumentError(`no queue with the logical ID '${value}' in the local cloud`);
-}
-
-function wholeNumber(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1)
-    throw new InvalidArgumentError(`expected a whole number of 1 or more, got '${value}'`);
-  return parsed;
 }
 
 const program = new Command()

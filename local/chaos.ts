@@ -3,9 +3,10 @@ import * as path from 'node:path';
 import type { _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
 import { GetQueueAttributesCommand, type QueueAttributeName } from '@aws-sdk/client-sqs';
 import Table from 'cli-table3';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { redrive } from '../ops/redrive';
 import { type KinesisBatchInfo, replay } from '../ops/replay';
+import { ratio, wholeNumber } from './cli-args';
 import { emulatorClients, spawnEmulators } from './emulators';
 import { startFaultyProxy } from './faulty-proxy';
 import { KinesisPoller } from './kinesis-poller';
@@ -40,20 +41,6 @@ export interface ChaosReport extends WorkloadReport {
   readonly recoveryRounds: number;
   readonly redriven: number;
   readonly replayedBatches: number;
-}
-
-function rate(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed < 0 || parsed > 1)
-    throw new InvalidArgumentError(`expected a number from 0 to 1, got '${value}'`);
-  return parsed;
-}
-
-function wholeNumber(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1)
-    throw new InvalidArgumentError(`expected a whole number of 1 or more, got '${value}'`);
-  return parsed;
 }
 
 /**
@@ -290,15 +277,19 @@ async function main(): Promise<void> {
       'Runs the reference app on the local cloud with injected faults and checks that nothing is lost or applied twice.',
     )
     .option('--events <n>', 'orders to place', wholeNumber, 1000)
-    .option('--fault-rate <rate>', 'the rate of every fault kind not given its own', rate, 0.05)
-    .option('--throw-rate <rate>', 'the handler throws', rate)
-    .option('--kill-rate <rate>', 'an execution environment dies mid-invocation', rate)
-    .option('--kill-after-effect-rate <rate>', 'an environment dies between an effect and its idempotency record', rate)
-    .option('--hang-rate <rate>', 'a function runs past its timeout', rate)
-    .option('--dynamodb-fault-rate <rate>', 'a DynamoDB request is throttled or fails with a 5xx', rate)
-    .option('--poller-fault-rate <rate>', "a poller's SQS or Kinesis call fails", rate)
-    .option('--duplicates <ratio>', 'share of orders the producer sends twice', rate, 0.1)
-    .option('--invalid <ratio>', 'invalid events, as a share of orders', rate, 0.01)
+    .option('--fault-rate <rate>', 'the rate of every fault kind not given its own', ratio, 0.05)
+    .option('--throw-rate <rate>', 'the handler throws', ratio)
+    .option('--kill-rate <rate>', 'an execution environment dies mid-invocation', ratio)
+    .option(
+      '--kill-after-effect-rate <rate>',
+      'an environment dies between an effect and its idempotency record',
+      ratio,
+    )
+    .option('--hang-rate <rate>', 'a function runs past its timeout', ratio)
+    .option('--dynamodb-fault-rate <rate>', 'a DynamoDB request is throttled or fails with a 5xx', ratio)
+    .option('--poller-fault-rate <rate>', "a poller's SQS or Kinesis call fails", ratio)
+    .option('--duplicates <ratio>', 'share of orders the producer sends twice', ratio, 0.1)
+    .option('--invalid <ratio>', 'invalid events, as a share of orders', ratio, 0.01)
     .option('--seed <n>', 'seed of the workload', wholeNumber, 7)
     .option('--json <file>', 'write the report as JSON')
     .configureOutput({ writeErr: (text) => process.stderr.write(`${text.split('\n')[0]}\n`) })

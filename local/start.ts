@@ -3,7 +3,8 @@ import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { MultiBar, Presets } from 'cli-progress';
 import Table from 'cli-table3';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { ratio, wholeNumberFrom } from './cli-args';
 import { spawnEmulators } from './emulators';
 import type { FunctionOutput } from './function-runtime';
 import { LocalCloud } from './local-cloud';
@@ -26,26 +27,10 @@ interface Flags {
   dataDir?: string;
 }
 
-function wholeNumber(min: number) {
-  return (value: string) => {
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < min)
-      throw new InvalidArgumentError(`expected a whole number of ${min} or more, got '${value}'`);
-    return parsed;
-  };
-}
-
-function ratio(value: string) {
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed < 0 || parsed > 1)
-    throw new InvalidArgumentError(`expected a number from 0 to 1, got '${value}'`);
-  return parsed;
-}
-
 const program = new Command()
   .name('npm start --')
   .description('Synthesizes the app and runs it on embedded emulators, then drives the order workload through it.')
-  .option('--orders <n>', 'orders to place through the order API', wholeNumber(0), 1000)
+  .option('--orders <n>', 'orders to place through the order API', wholeNumberFrom(0), 1000)
   .option('--duplicates <ratio>', 'share of orders the producer sends twice', ratio, 0.1)
   .option(
     '--invalid <ratio>',
@@ -53,7 +38,7 @@ const program = new Command()
     ratio,
     0.01,
   )
-  .option('--seed <n>', 'seed of the workload', wholeNumber(0), 1)
+  .option('--seed <n>', 'seed of the workload', wholeNumberFrom(0), 1)
   .option('--json <file>', 'write the report as JSON')
   .option('--serve', 'keep running after the workload and write .local/endpoints.json', false)
   .option('--data-dir <dir>', 'keep DynamoDB and Kinesis state in this folder between runs')
