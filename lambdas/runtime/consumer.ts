@@ -234,9 +234,11 @@ class BatchConsumer {
     );
     const tableName = options.idempotencyTableName ?? requireEnv(IDEMPOTENCY_TABLE_NAME_ENV);
     const name = options.name ?? process.env.POWERTOOLS_SERVICE_NAME ?? 'consumer';
-    this.deadLettered = new DeadLetterLedger(options.dynamoDBClient ?? new DynamoDBClient({}), tableName, name);
+    // One client for every persistence layer and the ledger: one connection pool, one TLS handshake on a cold start.
+    const dynamoDBClient = options.dynamoDBClient ?? new DynamoDBClient({});
+    this.deadLettered = new DeadLetterLedger(dynamoDBClient, tableName, name);
     for (const [type, handler] of Object.entries(options.events)) {
-      this.handlers.set(type, this.makeIdempotentHandler(type, handler, tableName, name, options));
+      this.handlers.set(type, this.makeIdempotentHandler(type, handler, tableName, name, options, dynamoDBClient));
       this.schemas[type] = handler;
     }
     if (this.handlers.size === 0) throw new Error('A consumer needs at least one event handler in `events`');
@@ -394,12 +396,13 @@ class BatchConsumer {
     tableName: string,
     consumerName: string,
     options: ConsumerOptions,
+    dynamoDBClient: DynamoDBClient,
   ): IdempotentHandler {
     // One persistence layer per idempotent function: sharing one between functions with different configs
     // silently turns idempotency off.
     const persistenceStore = new DynamoDBPersistenceLayer({
       tableName,
-      ...(options.dynamoDBClient ? { awsSdkV3Client: options.dynamoDBClient } : {}),
+      awsSdkV3Client: dynamoDBClient,
     });
     const config = new IdempotencyConfig({
       eventKeyJmesPath: handler.idempotencyKey,
