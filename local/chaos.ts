@@ -54,6 +54,10 @@ export async function runChaos(options: {
   readonly duplicates: number;
   readonly invalid: number;
   readonly seed: number;
+  /** Every function timeout is cut to this (hangs are killed sooner). @default 5 */
+  readonly functionTimeoutSeconds?: number;
+  /** Every queue's visibility timeout is cut to this (redelivery comes sooner). @default 10 */
+  readonly visibilityTimeoutSeconds?: number;
   readonly onProgress?: (message: string) => void;
 }): Promise<ChaosReport> {
   const say = options.onProgress ?? (() => {});
@@ -61,7 +65,7 @@ export async function runChaos(options: {
   const emulators = spawnEmulators();
   await synthesize(projectDir, assemblyDir);
   const endpoints = (await emulators).endpoints;
-  const proxy = await startFaultyProxy(endpoints.dynamodb, options.rates.dynamodb);
+  const proxy = await startFaultyProxy(endpoints.dynamodb, options.rates.dynamodb, options.seed);
   const metrics = new MetricsCollector();
   const labels = new Map<string, string>();
   const faults: Record<string, number> = {};
@@ -80,12 +84,14 @@ export async function runChaos(options: {
               kill: options.rates.kill,
               killAfterEffect: options.rates.killAfterEffect,
               hang: options.rates.hang,
+              seed: options.seed,
             }),
           },
     pollerFaultRate: options.rates.poller,
-    // Hangs are killed after 5 s and redelivery comes after 10 s, instead of 30 s and 180 s.
-    maxFunctionTimeoutSeconds: 5,
-    maxVisibilityTimeoutSeconds: 10,
+    faultSeed: options.seed,
+    // Hangs are killed sooner and redelivery comes sooner (by default after 5 s and 10 s instead of 30 s and 180 s).
+    maxFunctionTimeoutSeconds: options.functionTimeoutSeconds ?? 5,
+    maxVisibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 10,
     onNotice: (message) => say(`Not as on AWS: ${message}`),
     onOutput: (output) => {
       const fault = output.json?.edaKitFault;
@@ -290,7 +296,7 @@ async function main(): Promise<void> {
     .option('--poller-fault-rate <rate>', "a poller's SQS or Kinesis call fails", ratio)
     .option('--duplicates <ratio>', 'share of orders the producer sends twice', ratio, 0.1)
     .option('--invalid <ratio>', 'invalid events, as a share of orders', ratio, 0.01)
-    .option('--seed <n>', 'seed of the workload', wholeNumber, 7)
+    .option('--seed <n>', 'seed of the workload and of the fault plan', wholeNumber, 7)
     .option('--json <file>', 'write the report as JSON')
     .configureOutput({ writeErr: (text) => process.stderr.write(`${text.split('\n')[0]}\n`) })
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));

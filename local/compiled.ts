@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 
@@ -14,9 +14,12 @@ export function compiledScript(entry: string): string {
   if (cached) return cached;
   mkdirSync(outDir, { recursive: true });
   const outfile = path.join(outDir, `${path.basename(entry, '.ts')}.js`);
+  // Written aside and renamed into place (atomic): another process of the project (a parallel test file, a bench
+  // step) may be starting a worker from the previous copy at this very moment.
+  const written = `${outfile}.${process.pid}.tmp`;
   buildSync({
     entryPoints: [path.join(__dirname, entry)],
-    outfile,
+    outfile: written,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -24,6 +27,7 @@ export function compiledScript(entry: string): string {
     packages: 'external',
     logLevel: 'warning',
   });
+  renameSync(written, outfile);
   compiled.set(entry, outfile);
   return outfile;
 }

@@ -1,5 +1,6 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { seededRandom } from './seeded-random';
 
 /** DynamoDB's answers to a throttled or failed request, as the SDK expects them (JSON 1.0 protocol). */
 const FAULTS = [
@@ -28,12 +29,13 @@ export interface FaultyProxy {
  * throttling or internal-error response instead of forwarding them. The SDK retries those on its own; what
  * still fails after its retries reaches the consumer as a transient error.
  */
-export async function startFaultyProxy(target: string, rate: number): Promise<FaultyProxy> {
+export async function startFaultyProxy(target: string, rate: number, seed = 0): Promise<FaultyProxy> {
+  const random = seededRandom(seed, 'dynamodb');
   const upstream = new URL(target);
   const injected: Record<string, number> = {};
   const server: Server = createServer((req, res) => {
-    if (Math.random() < rate) {
-      const fault = FAULTS[Math.floor(Math.random() * FAULTS.length)];
+    if (random() < rate) {
+      const fault = FAULTS[Math.floor(random() * FAULTS.length)];
       injected[fault.type] = (injected[fault.type] ?? 0) + 1;
       req.resume();
       res.writeHead(fault.status, {

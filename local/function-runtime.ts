@@ -204,6 +204,8 @@ export class FunctionRuntime {
         AWS_LAMBDA_FUNCTION_NAME: this.config.name,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.config.memoryMb),
         AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${this.config.name}`,
+        // The how-manieth environment of the function this is: seeds its share of a chaos run's fault plan.
+        EDA_KIT_ENVIRONMENT_INDEX: String(this.stats.coldStarts),
         NODE_OPTIONS: `--max-old-space-size=${Math.max(64, Math.floor(this.config.memoryMb * 0.9))}`,
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

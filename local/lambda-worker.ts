@@ -5,6 +5,7 @@
  * the function prints goes to stdout, where the parent reads logs and EMF metrics.
  */
 import * as path from 'node:path';
+import { seededRandom } from './seeded-random';
 
 interface Invocation {
   readonly id: number;
@@ -26,9 +27,11 @@ if (typeof handler !== 'function') throw new Error(`${process.env.HANDLER} is no
  * it hangs past its timeout. Each fault is announced on stdout before it happens, so the run can count them.
  */
 const faults = JSON.parse(process.env.EDA_KIT_FAULTS ?? '{}') as Partial<
-  Record<'throw' | 'kill' | 'killAfterEffect' | 'hang', number>
+  Record<'throw' | 'kill' | 'killAfterEffect' | 'hang' | 'seed', number>
 >;
-const chance = (rate = 0) => rate > 0 && Math.random() < rate;
+// The run's seed, this function and this environment's place among its environments: a seeded plan per process.
+const random = seededRandom(faults.seed ?? 0, `${functionName}#${process.env.EDA_KIT_ENVIRONMENT_INDEX ?? 0}`);
+const chance = (rate = 0) => rate > 0 && random() < rate;
 const announce = (fault: string) => process.stdout.write(`${JSON.stringify({ edaKitFault: fault })}\n`);
 if (faults.killAfterEffect) {
   (globalThis as { __edaKitFaults?: { afterEffect?: () => void } }).__edaKitFaults = {
@@ -47,7 +50,7 @@ process.on('message', async (invocation: Invocation) => {
   }
   if (chance(faults.kill)) {
     announce('kill');
-    setTimeout(() => process.kill(process.pid, 'SIGKILL'), Math.random() * 50);
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), random() * 50);
   }
   if (chance(faults.throw)) {
     announce('throw');

@@ -12,6 +12,7 @@ import { LOCAL_REGION, type LocalResource } from './intrinsics';
 import { type KinesisMappingConfig, KinesisPoller } from './kinesis-poller';
 import { processCpuSeconds } from './process-cpu';
 import { type ProvisionedStack, provisionStack } from './provision';
+import { seededRandom } from './seeded-random';
 import { type SqsMappingConfig, SqsPoller } from './sqs-poller';
 
 /** How the local cloud runs. */
@@ -36,6 +37,8 @@ export interface LocalCloudOptions {
   readonly functionDynamoDBEndpoint?: string;
   /** The share of the pollers' SQS and Kinesis calls that fail before reaching the emulator. */
   readonly pollerFaultRate?: number;
+  /** Seeds which of the pollers' calls fail. @default 0 */
+  readonly faultSeed?: number;
   /** Cut every function timeout to this many seconds (named at start): a run with hangs goes faster. */
   readonly maxFunctionTimeoutSeconds?: number;
   /** Cut every queue's visibility timeout to this many seconds (named at start): redelivery comes sooner. */
@@ -91,7 +94,13 @@ export class LocalCloud {
 
       const onPollerError = options.onPollerError ?? (() => {});
       const pollerClients = emulatorClients(emulators.endpoints);
-      if (options.pollerFaultRate) injectFaults(pollerClients, options.pollerFaultRate, pollerFaults);
+      if (options.pollerFaultRate)
+        injectFaults(
+          pollerClients,
+          options.pollerFaultRate,
+          seededRandom(options.faultSeed ?? 0, 'pollers'),
+          pollerFaults,
+        );
       for (const provisioned of stacks) {
         for (const [logicalId, resource] of Object.entries(provisioned.stack.resources)) {
           if (resource.Type !== 'AWS::Lambda::EventSourceMapping') continue;
@@ -178,11 +187,16 @@ export class LocalCloud {
 export const pollerFaults: Record<string, number> = {};
 
 /** Makes a share of the calls of `clients` fail before they are sent, as a flaky network would. */
-function injectFaults(clients: ReturnType<typeof emulatorClients>, rate: number, counts: Record<string, number>): void {
+function injectFaults(
+  clients: ReturnType<typeof emulatorClients>,
+  rate: number,
+  random: () => number,
+  counts: Record<string, number>,
+): void {
   for (const [service, client] of Object.entries(clients)) {
     (client as { middlewareStack: { add: (m: unknown, o: object) => void } }).middlewareStack.add(
       (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
-        if (Math.random() < rate) {
+        if (random() < rate) {
           counts[service] = (counts[service] ?? 0) + 1;
           const error = new Error(`${service} call failed (injected)`);
           error.name = 'InjectedNetworkError';

@@ -10,6 +10,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { emulatorClients } from './emulators';
 import type { LocalCloud } from './local-cloud';
 import type { MetricsCollector } from './metrics-collector';
+import { mulberry32 } from './seeded-random';
 
 /** The demo workload's shape. */
 export interface WorkloadOptions {
@@ -382,16 +383,4 @@ async function scan(client: DynamoDBClient, tableName: string): Promise<Record<s
     for (const item of page.Items ?? []) items.push(unmarshall(item));
   }
   return items;
-}
-
-/** A small seeded generator, so `--seed` replays a workload exactly. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }

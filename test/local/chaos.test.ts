@@ -9,6 +9,9 @@ test('GIVEN every fault kind injected while orders flow THEN recovery leaves eac
     duplicates: 0.25,
     invalid: 0.1,
     seed: 11,
+    // Shorter than `npm run chaos`: hangs are killed after 3 s, failed messages come back after 5 s.
+    functionTimeoutSeconds: 3,
+    visibilityTimeoutSeconds: 5,
   });
 
   // The faults did happen: DynamoDB and the pollers' calls fail often enough at these rates to be certain.
