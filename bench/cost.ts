@@ -409,6 +409,11 @@ export type EffectWrite =
       /** The key and counters (without the marker set). */
       readonly item: (event: Record<string, string | number>) => Record<string, unknown>;
       readonly markerAttribute: string;
+      /**
+       * The handler first pins the item an order counts in (`pinFirst`: one conditional PutItem of a small item;
+       * a repeat fails its condition and reads the pin).
+       */
+      readonly pinned: boolean;
       /** The handler's `SLOTS_PER_MINUTE`: items per key and minute. */
       readonly slotsPerMinute: (workload: Workload) => number;
       /** How many items share a minute's markers. */
@@ -463,6 +468,7 @@ export const REFERENCE_EFFECTS: Readonly<Record<string, EffectProfile>> = {
       kind: 'addOnce',
       item: (event) => ({ sku: event.sku, slot: 236_666_880, reserved: 150, orderCount: 75 }),
       markerAttribute: 'orderIds',
+      pinned: true,
       slotsPerMinute: (workload) => workload.markerSlotsPerMinute,
       itemsPerMinute: (workload) => workload.skus * workload.markerSlotsPerMinute,
     },
@@ -492,6 +498,7 @@ export const REFERENCE_EFFECTS: Readonly<Record<string, EffectProfile>> = {
         revenueCents: 5_625_000,
       }),
       markerAttribute: 'orderIds',
+      pinned: true,
       slotsPerMinute: (workload) => workload.analyticsSlotsPerMinute,
       itemsPerMinute: (workload) => workload.analyticsSlotsPerMinute,
     },
@@ -550,10 +557,12 @@ export function effectUnits(effect: EffectProfile, workload: Workload): EffectUn
   let total = 0;
   for (let k = 1; k <= count; k++) total += writeUnits(withName + k * workload.orderIdBytes);
   const average = total / count;
+  // The pin: a small item, one write unit whether it is created or its condition fails.
+  const pin = effect.write.pinned ? 1 : 0;
   // A repeat's failed condition is billed on the item as it stands: on average, the same.
   return {
-    applied: average,
-    failed: average,
+    applied: average + pin,
+    failed: average + pin,
     largestItemBytes: withName + count * workload.orderIdBytes,
     markersPerItem: markers,
   };

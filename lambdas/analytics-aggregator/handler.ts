@@ -1,5 +1,5 @@
 import { OrderPlacedSchema } from '../events/order-placed';
-import { addOnce, createStreamConsumer, defineEventHandler, markerSlot, requireEnv } from '../runtime';
+import { addOnce, createStreamConsumer, defineEventHandler, markerSlot, pinFirst, requireEnv } from '../runtime';
 
 const analyticsTable = requireEnv('ANALYTICS_TABLE_NAME');
 
@@ -11,16 +11,25 @@ const analyticsTable = requireEnv('ANALYTICS_TABLE_NAME');
  */
 export const SLOTS_PER_MINUTE = 256;
 
-/** Per-minute order count and revenue; each order counted once, however many events announce it. */
+/**
+ * Per-minute order count and revenue; each order counted once, however many events announce it. The table also
+ * holds one pin per order (`minute` = `order#<orderId>`): the item its count went to.
+ */
 export const handler = createStreamConsumer({
   events: {
     OrderPlaced: defineEventHandler({
       schema: OrderPlacedSchema,
       idempotencyKey: 'orderId',
       handle: async (order) => {
+        // The minute of the order's first event: a producer's retry (new placedAt) counts in the same item.
+        const key = await pinFirst({
+          tableName: analyticsTable,
+          key: { minute: `order#${order.orderId}`, slot: 0 },
+          value: { minute: order.placedAt.slice(0, 16), slot: markerSlot(order.orderId, SLOTS_PER_MINUTE) },
+        });
         await addOnce({
           tableName: analyticsTable,
-          key: { minute: order.placedAt.slice(0, 16), slot: markerSlot(order.orderId, SLOTS_PER_MINUTE) },
+          key,
           markerAttribute: 'orderIds',
           marker: order.orderId,
           counters: { orderCount: 1, revenueCents: order.quantity * order.unitPriceCents },

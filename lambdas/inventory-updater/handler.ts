@@ -1,5 +1,5 @@
 import { OrderPlacedSchema } from '../events/order-placed';
-import { addOnce, createStreamConsumer, defineEventHandler, markerSlot, requireEnv } from '../runtime';
+import { addOnce, createStreamConsumer, defineEventHandler, markerSlot, pinFirst, requireEnv } from '../runtime';
 
 const inventoryTable = requireEnv('INVENTORY_TABLE_NAME');
 
@@ -20,7 +20,7 @@ export function reservationSlot(order: { readonly orderId: string; readonly plac
  * order, so each one is counted by its order ID rather than guarded by sequence number: a record the event source
  * skipped after its retries and an operator replays later (`eda-kit replay`) still counts, after newer records of
  * the same SKU. A sequence guard (`applyIfNewer`) would refuse it as older; it suits effects where the last write
- * wins, not sums.
+ * wins, not sums. The table also holds one pin per order (`sku` = `order#<orderId>`): the item it reserved in.
  */
 export const handler = createStreamConsumer({
   events: {
@@ -28,9 +28,15 @@ export const handler = createStreamConsumer({
       schema: OrderPlacedSchema,
       idempotencyKey: 'orderId',
       handle: async (order) => {
+        // The item of the order's first event: a producer's retry (new placedAt) reserves in the same item.
+        const key = await pinFirst({
+          tableName: inventoryTable,
+          key: { sku: `order#${order.orderId}`, slot: 0 },
+          value: { sku: order.sku, slot: reservationSlot(order) },
+        });
         await addOnce({
           tableName: inventoryTable,
-          key: { sku: order.sku, slot: reservationSlot(order) },
+          key,
           markerAttribute: 'orderIds',
           marker: order.orderId,
           counters: { reserved: order.quantity, orderCount: 1 },

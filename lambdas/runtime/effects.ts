@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
 /**
  * Effects that are safe to repeat. Idempotency records stop most repeats, but not one that comes after a function
@@ -84,6 +84,36 @@ export async function addOnce(options: {
       }),
     ),
   );
+}
+
+/**
+ * Records `value` at `key` unless something is recorded there, and returns what is recorded: the first call's
+ * value, whichever call comes later. It pins a fact of an entity's first event so later events of the same entity
+ * agree with it: a producer's retry of an order carries a new `placedAt`, and without a pin the order would count
+ * in another minute's item, where `addOnce` cannot see its marker. The pin is written before the effect; a
+ * process that dies between the two leaves the pin, and the retry applies the effect where the pin says.
+ */
+export async function pinFirst<T extends Record<string, unknown>>(options: {
+  readonly tableName: string;
+  readonly key: Record<string, unknown>;
+  readonly value: T;
+}): Promise<T> {
+  const [keyAttribute] = Object.keys(options.key);
+  const created = await conditional(() =>
+    documentClient.send(
+      new PutCommand({
+        TableName: options.tableName,
+        Item: { ...options.key, pinned: options.value },
+        ConditionExpression: 'attribute_not_exists(#key)',
+        ExpressionAttributeNames: { '#key': keyAttribute },
+      }),
+    ),
+  );
+  if (created) return options.value;
+  const { Item } = await documentClient.send(
+    new GetCommand({ TableName: options.tableName, Key: options.key, ConsistentRead: true }),
+  );
+  return Item?.pinned as T;
 }
 
 /**

@@ -113,9 +113,19 @@ export class OrderEventsStack extends Stack {
         },
       },
     });
-    inventoryTable.grant(this.orderEvents.consumer('inventory-updater').function, 'dynamodb:UpdateItem');
+    inventoryTable.grant(
+      this.orderEvents.consumer('inventory-updater').function,
+      'dynamodb:UpdateItem',
+      'dynamodb:PutItem',
+      'dynamodb:GetItem',
+    );
     auditLogTable.grant(this.orderEvents.consumer('audit-log-writer').function, 'dynamodb:PutItem');
-    analyticsTable.grant(this.orderEvents.consumer('analytics-aggregator').function, 'dynamodb:UpdateItem');
+    analyticsTable.grant(
+      this.orderEvents.consumer('analytics-aggregator').function,
+      'dynamodb:UpdateItem',
+      'dynamodb:PutItem',
+      'dynamodb:GetItem',
+    );
 
     this.orderApi = new ConsumerFunction(this, 'OrderApi', {
       ...functionDefaults('order-api'),

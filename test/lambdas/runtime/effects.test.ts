@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { addOnce, applyIfNewer, putIfAbsent } from '../../../lambdas/runtime/effects';
+import { addOnce, applyIfNewer, pinFirst, putIfAbsent } from '../../../lambdas/runtime/effects';
 import { createTable, emulatorClients } from '../../../local/emulators';
 
 // The effects module builds its client from the environment, which global-setup points at dynalite.
@@ -233,6 +233,34 @@ describe('addOnce', () => {
       units: 7,
       countedOrders: new Set(['o-1', 'o-2']),
     });
+  });
+});
+
+describe('pinFirst', () => {
+  const tableName = `pins-${randomUUID()}`;
+  beforeAll(() => createActiveTable(tableName, 'id'));
+
+  test('GIVEN a later event of the same entity with another value THEN the first value is kept and returned', async () => {
+    // An order's first event counts in minute 10:15; the producer's retry says 10:16.
+    const key = { id: `order#${randomUUID()}` };
+
+    const first = await pinFirst({ tableName, key, value: { minute: '2026-11-27T10:15' } });
+    const retry = await pinFirst({ tableName, key, value: { minute: '2026-11-27T10:16' } });
+
+    expect(first).toEqual({ minute: '2026-11-27T10:15' });
+    expect(retry).toEqual({ minute: '2026-11-27T10:15' });
+    expect(await readItem(tableName, key)).toEqual({ ...key, pinned: { minute: '2026-11-27T10:15' } });
+  });
+
+  test('GIVEN two events of one entity at once THEN both get the same value', async () => {
+    const key = { id: `order#${randomUUID()}` };
+
+    const [a, b] = await Promise.all([
+      pinFirst({ tableName, key, value: { slot: 1 } }),
+      pinFirst({ tableName, key, value: { slot: 2 } }),
+    ]);
+
+    expect(a).toEqual(b);
   });
 });
 
