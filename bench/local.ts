@@ -74,13 +74,13 @@ export function measureLocal(counts: readonly number[], runs: number): BenchResu
       },
       {
         name: `local.latencyMs.p50.${orders}`,
-        value: round(median(reports.map((report) => report.latencyMs.p50 ?? Number.NaN))),
+        value: round(median(reports.map((report) => report.latencyMs.p50 ?? 0))),
         unit: 'ms',
         note: `${of}: publish to effect, over every record of every consumer`,
       },
       {
         name: `local.latencyMs.p99.${orders}`,
-        value: round(median(reports.map((report) => report.latencyMs.p99 ?? Number.NaN))),
+        value: round(median(reports.map((report) => report.latencyMs.p99 ?? 0))),
         unit: 'ms',
         note: `${of}: publish to effect, over every record of every consumer`,
       },

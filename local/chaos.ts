@@ -157,8 +157,10 @@ export async function runChaos(options: {
                 if (remaining.length > 0) throw new Error(`${remaining.length} records failed again`);
               },
             });
-            moved += result.batches;
-            replayedBatches += result.batches;
+            // Only what was re-delivered: an expired or failed batch is still in the queue, not moved.
+            const delivered = result.batches - result.expired - result.failed;
+            moved += delivered;
+            replayedBatches += delivered;
           }
           redriven += moved;
           if (moved === 0) break;

@@ -293,10 +293,14 @@ export async function readEffects(
     scan(dynamodb, env('inventory-updater').INVENTORY_TABLE_NAME),
     scan(dynamodb, env('analytics-aggregator').ANALYTICS_TABLE_NAME),
   ]);
-  // A SKU's reservations are spread over several items (one per minute and slot).
+  // A SKU's reservations are spread over several items (one per minute and slot); the table also holds a pin per
+  // order (`order#<orderId>`), which reserves nothing.
   const reservedBySku = new Map<string, number>();
-  for (const item of inventory)
-    reservedBySku.set(String(item.sku), (reservedBySku.get(String(item.sku)) ?? 0) + Number(item.reserved ?? 0));
+  for (const item of inventory) {
+    const sku = String(item.sku);
+    if (sku.startsWith('order#')) continue;
+    reservedBySku.set(sku, (reservedBySku.get(sku) ?? 0) + Number(item.reserved ?? 0));
+  }
   const inventoryOrders = inventory.reduce((sum, item) => sum + Number(item.orderCount ?? 0), 0);
   const analyticsOrders = analytics.reduce((sum, item) => sum + Number(item.orderCount ?? 0), 0);
   let deadLetters = 0;

@@ -81,7 +81,8 @@ export async function replay(sqs: SQSClient, kinesis: KinesisClient, options: Re
       const { Messages = [] } = await sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: options.failureQueueUrl,
-          MaxNumberOfMessages: 10,
+          // Re-delivering a batch may take a while (retries, timeouts): one at a time, so none waits out its 60 s.
+          MaxNumberOfMessages: options.deliver ? 1 : 10,
           MessageAttributeNames: ['All'],
           VisibilityTimeout: 60,
         }),

@@ -234,7 +234,7 @@ class BatchConsumer {
     );
     const tableName = options.idempotencyTableName ?? requireEnv(IDEMPOTENCY_TABLE_NAME_ENV);
     const name = options.name ?? process.env.POWERTOOLS_SERVICE_NAME ?? 'consumer';
-    // One client for every persistence layer and the ledger: one connection pool, one TLS handshake on a cold start.
+    // One client for every persistence layer and the ledger (one connection pool), not one each.
     const dynamoDBClient = options.dynamoDBClient ?? new DynamoDBClient({});
     this.deadLettered = new DeadLetterLedger(dynamoDBClient, tableName, name);
     for (const [type, handler] of Object.entries(options.events)) {
@@ -343,8 +343,10 @@ class BatchConsumer {
   }
 
   private async deadLetter(body: RecordBody, reason: Error, logger: Logger): Promise<void> {
+    // Unknown (the lookup failed): send it. One more dead letter is better than a record held back.
+    const sentBefore = await this.deadLettered.has(body.source).catch(() => false);
     try {
-      if (await this.deadLettered.has(body.source)) {
+      if (sentBefore) {
         // Delivered again after its dead letter was sent (its batch was retried): one DLQ entry is enough.
         this.count(RECORD_METRIC_NAMES.duplicate);
         logger.info('Record was dead-lettered before; not sent again', { reason: `${reason.name}: ${reason.message}` });

@@ -97,23 +97,23 @@ export async function pinFirst<T extends Record<string, unknown>>(options: {
   readonly tableName: string;
   readonly key: Record<string, unknown>;
   readonly value: T;
+  /**
+   * Epoch seconds after which the pin may go (the table's time-to-live attribute `expiresAt`): once no later event
+   * of the entity can get past its idempotency record, that is, the idempotency expiry plus the source's retention.
+   *
+   * @default - 8 days from now
+   */
+  readonly expiresAt?: number;
 }): Promise<T> {
   const [keyAttribute] = Object.keys(options.key);
-  const created = await conditional(() =>
-    documentClient.send(
-      new PutCommand({
-        TableName: options.tableName,
-        Item: { ...options.key, pinned: options.value },
-        ConditionExpression: 'attribute_not_exists(#key)',
-        ExpressionAttributeNames: { '#key': keyAttribute },
-      }),
-    ),
-  );
-  if (created) return options.value;
+  const expiresAt = options.expiresAt ?? Math.floor(Date.now() / 1000) + 8 * 24 * 3600;
+  const item = { ...options.key, pinned: options.value, expiresAt };
+  if (await putIfAbsent(options.tableName, keyAttribute, item)) return options.value;
   const { Item } = await documentClient.send(
     new GetCommand({ TableName: options.tableName, Key: options.key, ConsistentRead: true }),
   );
-  return Item?.pinned as T;
+  // Gone between the two calls (expired): this event's value is as good as any.
+  return (Item?.pinned as T | undefined) ?? options.value;
 }
 
 /**
@@ -127,7 +127,8 @@ export function markerSlot(marker: string, slots: number): number {
 
 /**
  * A seam for fault injection: the local cloud's chaos runs set `globalThis.__edaKitFaults.afterEffect` to kill the
- * process exactly between an effect and its idempotency record. Unset everywhere else, it costs one property read.
+ * process right after a conditional write: between an effect and its idempotency record, or between a pin and its
+ * effect. Unset everywhere else, it costs one property read.
  */
 interface FaultSeam {
   __edaKitFaults?: { afterEffect?: () => void };

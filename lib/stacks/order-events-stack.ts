@@ -60,6 +60,8 @@ export class OrderEventsStack extends Stack {
       new dynamodb.Table(this, tableId, {
         partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey,
+        // Only the pins (`pinFirst`) of the inventory and analytics tables carry it; other items never expire.
+        timeToLiveAttribute: sortKey ? 'expiresAt' : undefined,
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         encryption: dynamodb.TableEncryption.AWS_MANAGED,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },

@@ -263,6 +263,29 @@ describe('queue consumer failures', () => {
     expect(consumer.runs.sort()).toEqual([valid.orderId, transientOrder.orderId, permanentOrder.orderId].sort());
   });
 
+  test('GIVEN the dead-letter marks cannot be read THEN an invalid record is still dead-lettered, not held back', async () => {
+    const own = await harness();
+    const consumer = createQueueConsumer({
+      events: {
+        OrderPlaced: defineEventHandler({
+          schema: OrderPlacedSchema,
+          idempotencyKey: 'orderId',
+          handle: async () => {},
+        }),
+      },
+      name: `orders-${randomUUID()}`,
+      idempotencyTableName: `missing-${randomUUID()}`,
+      deadLetterQueueUrl: own.deadLetterQueueUrl,
+      sqsClient: own.sqs,
+    });
+    const invalid = sqsRecord('{"type":"OrderPlaced",');
+
+    const response = (await consumer(sqsEvent([invalid]), lambdaContext())) as SQSBatchResponse;
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect((await deadLetters(own)).map((m) => m.Body)).toEqual([invalid.body]);
+  });
+
   test('GIVEN too little time left in the invocation THEN records are not started and are retried later', async () => {
     // Started with no time left, a record's idempotency record would get no in-progress expiry from Powertools,
     // and a timeout would lock its key for the record's whole expiry.

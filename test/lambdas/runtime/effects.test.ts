@@ -249,7 +249,7 @@ describe('pinFirst', () => {
 
     expect(first).toEqual({ minute: '2026-11-27T10:15' });
     expect(retry).toEqual({ minute: '2026-11-27T10:15' });
-    expect(await readItem(tableName, key)).toEqual({ ...key, pinned: { minute: '2026-11-27T10:15' } });
+    expect(await readItem(tableName, key)).toMatchObject({ ...key, pinned: { minute: '2026-11-27T10:15' } });
   });
 
   test('GIVEN two events of one entity at once THEN both get the same value', async () => {
