@@ -343,10 +343,9 @@ class BatchConsumer {
   }
 
   private async deadLetter(body: RecordBody, reason: Error, logger: Logger): Promise<void> {
-    // Unknown (the lookup failed): send it. One more dead letter is better than a record held back.
-    const sentBefore = await this.deadLettered.has(body.source).catch(() => false);
     try {
-      if (sentBefore) {
+      // A failed lookup fails the record (the platform retries it): sending blind could leave a second dead letter.
+      if (await this.deadLettered.has(body.source)) {
         // Delivered again after its dead letter was sent (its batch was retried): one DLQ entry is enough.
         this.count(RECORD_METRIC_NAMES.duplicate);
         logger.info('Record was dead-lettered before; not sent again', { reason: `${reason.name}: ${reason.message}` });

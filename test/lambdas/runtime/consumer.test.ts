@@ -263,7 +263,7 @@ describe('queue consumer failures', () => {
     expect(consumer.runs.sort()).toEqual([valid.orderId, transientOrder.orderId, permanentOrder.orderId].sort());
   });
 
-  test('GIVEN the dead-letter marks cannot be read THEN an invalid record is still dead-lettered, not held back', async () => {
+  test('GIVEN the dead-letter marks cannot be read THEN the invalid record is reported failed and retried, not sent blind', async () => {
     const own = await harness();
     const consumer = createQueueConsumer({
       events: {
@@ -282,8 +282,8 @@ describe('queue consumer failures', () => {
 
     const response = (await consumer(sqsEvent([invalid]), lambdaContext())) as SQSBatchResponse;
 
-    expect(response.batchItemFailures).toEqual([]);
-    expect((await deadLetters(own)).map((m) => m.Body)).toEqual([invalid.body]);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: invalid.messageId }]);
+    expect(await deadLetters(own)).toEqual([]);
   });
 
   test('GIVEN too little time left in the invocation THEN records are not started and are retried later', async () => {
