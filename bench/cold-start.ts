@@ -70,15 +70,15 @@ async function coldStart(config: LocalFunctionConfig, event: unknown): Promise<{
 export async function measureColdStarts(runs: number): Promise<BenchResult[]> {
   const assemblyDir = path.join(projectDir, '.local', 'bench-cold-start.out');
   await synthesize(projectDir, assemblyDir);
-  const cloud = await LocalCloud.start({ assemblyDir });
-  // Only the measured invocations run: what the order API publishes stays in its queues and stream.
-  for (const { poller } of cloud.pollers) await poller.stop();
   // Under the project, so the bare handler finds the SDK in its node_modules as the functions do.
   const minimalDir = path.join(projectDir, '.local', 'bench-minimal-handler');
   mkdirSync(minimalDir, { recursive: true });
   writeFileSync(path.join(minimalDir, 'index.js'), MINIMAL_HANDLER);
   writeFileSync(path.join(minimalDir, 'bare-sdk.js'), BARE_SDK_HANDLER);
+  const cloud = await LocalCloud.start({ assemblyDir });
   try {
+    // Only the measured invocations run: what the order API publishes stays in its queues and stream.
+    for (const { poller } of cloud.pollers) await poller.stop();
     const samples = new Map<string, { loadMs: number[]; initMs: number[] }>();
     const record = (label: string, sample: { loadMs: number; initMs: number }) => {
       const entry = samples.get(label) ?? { loadMs: [], initMs: [] };

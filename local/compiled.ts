@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 
@@ -17,17 +17,21 @@ export function compiledScript(entry: string): string {
   // Written aside and renamed into place (atomic): another process of the project (a parallel test file, a bench
   // step) may be starting a worker from the previous copy at this very moment.
   const written = `${outfile}.${process.pid}.tmp`;
-  buildSync({
-    entryPoints: [path.join(__dirname, entry)],
-    outfile: written,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'warning',
-  });
-  renameSync(written, outfile);
+  try {
+    buildSync({
+      entryPoints: [path.join(__dirname, entry)],
+      outfile: written,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'warning',
+    });
+    renameSync(written, outfile);
+  } finally {
+    rmSync(written, { force: true }); // left only when the build failed
+  }
   compiled.set(entry, outfile);
   return outfile;
 }

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import type { RecordSource } from './records';
+import { type RecordSource, sourceDigest } from './records';
 
 /** How long a dead-lettered record is remembered: SQS keeps a message at most 14 days, longer than most streams. */
 const REMEMBER_SECONDS = 14 * 24 * 3600;
@@ -50,7 +49,6 @@ export class DeadLetterLedger {
   }
 
   private key(source: RecordSource): string {
-    const record = createHash('sha256').update(`${source.sourceArn}|${source.id}`).digest('hex');
-    return `${this.consumerName}.dead-letter#${record}`;
+    return `${this.consumerName}.dead-letter#${sourceDigest(source)}`;
   }
 }

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { RecordSource } from './records';
+import { type RecordSource, sourceDigest } from './records';
 
 /** The message attributes of a dead letter the runtime writes; the body is the record's original body. */
 export const DEAD_LETTER_ATTRIBUTES = {
@@ -69,7 +68,7 @@ export class DeadLetterWriter {
         ...(fifo && {
           MessageGroupId: source.messageGroupId ?? source.partitionKey ?? 'dead-letters',
           // A retried send of the same record is dropped by FIFO deduplication.
-          MessageDeduplicationId: createHash('sha256').update(`${source.sourceArn}|${source.id}`).digest('hex'),
+          MessageDeduplicationId: sourceDigest(source),
         }),
       }),
     );

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { KinesisStreamRecord, SQSRecord } from 'aws-lambda';
 
 /** Where a record came from: what a log line or a dead letter needs to find it again. */
@@ -55,6 +56,11 @@ export function readKinesisRecord(record: KinesisStreamRecord): RecordBody {
       arrivedAtMs: Math.round(record.kinesis.approximateArrivalTimestamp * 1000),
     },
   };
+}
+
+/** A digest of a record's identity (its queue or stream, and its message ID or shard and sequence number). */
+export function sourceDigest(source: RecordSource): string {
+  return createHash('sha256').update(`${source.sourceArn}|${source.id}`).digest('hex');
 }
 
 /** A key that identifies a record within its batch. */

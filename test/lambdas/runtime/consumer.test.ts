@@ -115,6 +115,18 @@ function orderConsumer(h: Harness, overrides: { fail?: (orderId: string) => Erro
   };
 }
 
+/** A queue consumer of orders whose handler does nothing: for what happens around the handler. */
+function idleConsumer(where: { readonly idempotencyTableName: string; readonly deadLetterQueueUrl: string }) {
+  return createQueueConsumer({
+    events: {
+      OrderPlaced: defineEventHandler({ schema: OrderPlacedSchema, idempotencyKey: 'orderId', handle: async () => {} }),
+    },
+    name: `orders-${randomUUID()}`,
+    ...where,
+    sqsClient: emulatorClients(endpoints).sqs,
+  });
+}
+
 describe('queue consumer idempotency', () => {
   let h: Harness;
   beforeAll(async () => {
@@ -265,18 +277,9 @@ describe('queue consumer failures', () => {
 
   test('GIVEN the dead-letter marks cannot be read THEN the invalid record is reported failed and retried, not sent blind', async () => {
     const own = await harness();
-    const consumer = createQueueConsumer({
-      events: {
-        OrderPlaced: defineEventHandler({
-          schema: OrderPlacedSchema,
-          idempotencyKey: 'orderId',
-          handle: async () => {},
-        }),
-      },
-      name: `orders-${randomUUID()}`,
+    const consumer = idleConsumer({
       idempotencyTableName: `missing-${randomUUID()}`,
       deadLetterQueueUrl: own.deadLetterQueueUrl,
-      sqsClient: own.sqs,
     });
     const invalid = sqsRecord('{"type":"OrderPlaced",');
 
@@ -361,18 +364,9 @@ describe('queue consumer failures', () => {
   });
 
   test('GIVEN the dead-letter queue cannot be reached THEN the invalid record is reported failed, not lost', async () => {
-    const consumer = createQueueConsumer({
-      events: {
-        OrderPlaced: defineEventHandler({
-          schema: OrderPlacedSchema,
-          idempotencyKey: 'orderId',
-          handle: async () => {},
-        }),
-      },
-      name: `orders-${randomUUID()}`,
+    const consumer = idleConsumer({
       idempotencyTableName: h.tableName,
       deadLetterQueueUrl: `${endpoints.sqs}/123456789012/does-not-exist-${randomUUID()}`,
-      sqsClient: h.sqs,
     });
     const record = sqsRecord('not json');
 
