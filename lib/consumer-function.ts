@@ -4,13 +4,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { CONSUMER_ENVIRONMENT, DEFAULT_METRICS_NAMESPACE } from '../contract';
 import { type BundlingOptions, esbuildCode } from './private/esbuild-code';
 import { PropsValidator } from './validation';
 
 export type { BundlingOptions } from './private/esbuild-code';
-
-/** The CloudWatch namespace of the runtime kit's business metrics unless a function says otherwise. */
-export const DEFAULT_METRICS_NAMESPACE = 'EdaKit';
 
 /** The newest Node.js runtime that aws-cdk-lib offers; a test keeps this in step with the library. */
 export const CONSUMER_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -155,8 +153,8 @@ export class ConsumerFunction extends Construct {
       description: props.description,
       environment: {
         ...props.environment,
-        POWERTOOLS_SERVICE_NAME: this.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: this.metricsNamespace,
+        [CONSUMER_ENVIRONMENT.serviceName]: this.serviceName,
+        [CONSUMER_ENVIRONMENT.metricsNamespace]: this.metricsNamespace,
       },
       code: esbuildCode(props.entry, CONSUMER_RUNTIME, props.bundling),
     });

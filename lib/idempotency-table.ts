@@ -2,12 +2,9 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
+import { IDEMPOTENCY_TABLE_LAYOUT } from '../contract';
 import { PropsValidator } from './validation';
-
-/** The environment variable from which the runtime kit reads the idempotency table's name. */
-export const IDEMPOTENCY_TABLE_NAME_ENV = 'IDEMPOTENCY_TABLE_NAME';
 
 /**
  * The item actions the Powertools DynamoDB persistence layer performs, and no others:
@@ -20,6 +17,35 @@ export const IDEMPOTENCY_ITEM_ACTIONS = [
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',
 ] as const;
+
+/** Options of {@link IIdempotencyTable.grantIdempotency}. */
+export interface IdempotencyGrantOptions {
+  /**
+   * When given, the grantee may touch only the records whose key starts with it (`dynamodb:LeadingKeys`), so a
+   * function sharing the table cannot read or overwrite another's records. The runtime kit keys every record of a
+   * consumer under the prefix the constructs set in its environment (`IDEMPOTENCY_KEY_PREFIX`).
+   *
+   * @default - every record of the table
+   */
+  readonly keyPrefix?: string;
+}
+
+/** A table for Powertools idempotency records: one the kit created, or an existing one imported by name or ARN. */
+export interface IIdempotencyTable extends IConstruct {
+  /** The DynamoDB table. */
+  readonly table: dynamodb.ITable;
+  /** The table's name. */
+  readonly tableName: string;
+  /** The table's ARN. */
+  readonly tableArn: string;
+  /** The customer managed key the table is encrypted with, when there is one and it is known. */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Grants `grantee` exactly the item actions Powertools performs (and the KMS use a customer managed key needs).
+   * It only grants: the function's environment is the caller's to set.
+   */
+  grantIdempotency(grantee: iam.IGrantable, options?: IdempotencyGrantOptions): iam.Grant;
+}
 
 /** Properties of an {@link IdempotencyTable}. */
 export interface IdempotencyTableProps {
@@ -56,24 +82,107 @@ export interface IdempotencyTableProps {
   readonly pointInTimeRecoveryDays?: number;
 }
 
+/** How to find an existing idempotency table: {@link IdempotencyTable.fromTableAttributes}. */
+export interface IdempotencyTableAttributes {
+  /**
+   * The table's name. Give the name or the ARN.
+   *
+   * @default - derived from `tableArn`
+   */
+  readonly tableName?: string;
+  /**
+   * The table's ARN. Give the name or the ARN.
+   *
+   * @default - derived from `tableName`, in the stack's account and region
+   */
+  readonly tableArn?: string;
+  /**
+   * The customer managed key the table is encrypted with, so grants include its use.
+   *
+   * @default - the table uses an AWS owned or AWS managed key
+   */
+  readonly encryptionKey?: kms.IKey;
+}
+
+/** What an idempotency table, created or imported, grants. */
+abstract class IdempotencyTableBase extends Construct implements IIdempotencyTable {
+  public abstract readonly table: dynamodb.ITable;
+  public abstract readonly encryptionKey?: kms.IKey;
+
+  public get tableName(): string {
+    return this.table.tableName;
+  }
+
+  public get tableArn(): string {
+    return this.table.tableArn;
+  }
+
+  public grantIdempotency(grantee: iam.IGrantable, options: IdempotencyGrantOptions = {}): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...IDEMPOTENCY_ITEM_ACTIONS],
+      resourceArns: [this.table.tableArn],
+      conditions:
+        options.keyPrefix === undefined
+          ? undefined
+          : { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${options.keyPrefix}*`] } },
+    });
+    this.encryptionKey?.grantEncryptDecrypt(grantee);
+    return grant;
+  }
+}
+
 /**
  * A DynamoDB table laid out for the Powertools for AWS Lambda idempotency utility: partition key `id` (string),
  * time to live on `expiration`, on-demand billing, point-in-time recovery and encryption at rest.
  *
- * One table can serve many functions: Powertools prefixes every key with the function's name.
+ * One table can serve many functions: the runtime kit prefixes every key with the consumer's name.
  *
  * @example
  * const table = new IdempotencyTable(this, 'Idempotency');
- * table.grantIdempotency(myFunction);
+ * table.grantIdempotency(myFunction, { keyPrefix: 'orders.' });
+ *
+ * // or an existing table
+ * const existing = IdempotencyTable.fromTableName(this, 'Existing', 'idempotency');
  */
-export class IdempotencyTable extends Construct {
+export class IdempotencyTable extends IdempotencyTableBase {
   /** The partition key attribute Powertools uses. */
-  public static readonly PARTITION_KEY = 'id';
+  public static readonly PARTITION_KEY = IDEMPOTENCY_TABLE_LAYOUT.partitionKey;
   /** The TTL attribute Powertools writes. */
-  public static readonly TTL_ATTRIBUTE = 'expiration';
+  public static readonly TTL_ATTRIBUTE = IDEMPOTENCY_TABLE_LAYOUT.timeToLiveAttribute;
+
+  /**
+   * An existing table, by name, in the stack's account and region. It must have the layout Powertools expects:
+   * partition key `id` (string), and time to live on `expiration` so old records go.
+   */
+  public static fromTableName(scope: Construct, id: string, tableName: string): IIdempotencyTable {
+    return IdempotencyTable.fromTableAttributes(scope, id, { tableName });
+  }
+
+  /** An existing table, by ARN. See {@link IdempotencyTable.fromTableName} for the layout it must have. */
+  public static fromTableArn(scope: Construct, id: string, tableArn: string): IIdempotencyTable {
+    return IdempotencyTable.fromTableAttributes(scope, id, { tableArn });
+  }
+
+  /** An existing table, by name or ARN, with its customer managed key when it has one. */
+  public static fromTableAttributes(
+    scope: Construct,
+    id: string,
+    attributes: IdempotencyTableAttributes,
+  ): IIdempotencyTable {
+    if ((attributes.tableName === undefined) === (attributes.tableArn === undefined)) {
+      throw new Error(
+        `IdempotencyTable.fromTableAttributes at '${scope.node.path}/${id}' needs exactly one of tableName and ` +
+          `tableArn, got ${attributes.tableName === undefined ? 'neither' : 'both'}`,
+      );
+    }
+    return new ImportedIdempotencyTable(scope, id, attributes);
+  }
 
   /** The underlying table. */
   public readonly table: dynamodb.Table;
+  /** The customer managed key the table is encrypted with, when one was given. */
+  public readonly encryptionKey?: kms.IKey;
 
   constructor(scope: Construct, id: string, props: IdempotencyTableProps = {}) {
     super(scope, id);
@@ -81,6 +190,7 @@ export class IdempotencyTable extends Construct {
       .integerInRange('pointInTimeRecoveryDays', props.pointInTimeRecoveryDays, 1, 35)
       .throwIfInvalid(this, 'IdempotencyTable');
 
+    this.encryptionKey = props.encryptionKey;
     this.table = new dynamodb.Table(this, 'Table', {
       tableName: props.tableName,
       partitionKey: { name: IdempotencyTable.PARTITION_KEY, type: dynamodb.AttributeType.STRING },
@@ -97,37 +207,20 @@ export class IdempotencyTable extends Construct {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
   }
+}
 
-  /** The table's name. */
-  public get tableName(): string {
-    return this.table.tableName;
-  }
+class ImportedIdempotencyTable extends IdempotencyTableBase {
+  public readonly table: dynamodb.ITable;
+  public readonly encryptionKey?: kms.IKey;
 
-  /** The table's ARN. */
-  public get tableArn(): string {
-    return this.table.tableArn;
-  }
-
-  /**
-   * Lets `fn` keep its idempotency records in this table: grants exactly the item actions Powertools performs
-   * (and the KMS use a customer managed key needs), and sets `IDEMPOTENCY_TABLE_NAME` in its environment.
-   *
-   * @param fn the function
-   * @param keyPrefix when given, `fn` may touch only the records whose key starts with it
-   *   (`dynamodb:LeadingKeys`): the runtime kit keys every record `<consumer name>.<event type>#<hash>`, so a
-   *   function sharing the table cannot read or overwrite another's records.
-   */
-  public grantIdempotency(fn: lambda.Function, keyPrefix?: string): iam.Grant {
-    fn.addEnvironment(IDEMPOTENCY_TABLE_NAME_ENV, this.table.tableName);
-    const grant = keyPrefix
-      ? iam.Grant.addToPrincipal({
-          grantee: fn,
-          actions: [...IDEMPOTENCY_ITEM_ACTIONS],
-          resourceArns: [this.table.tableArn],
-          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${keyPrefix}*`] } },
-        })
-      : this.table.grant(fn, ...IDEMPOTENCY_ITEM_ACTIONS);
-    this.table.encryptionKey?.grantEncryptDecrypt(fn);
-    return grant;
+  constructor(scope: Construct, id: string, attributes: IdempotencyTableAttributes) {
+    super(scope, id);
+    this.encryptionKey = attributes.encryptionKey;
+    // The import derives the name from the ARN, or the ARN (in this stack's account and region) from the name.
+    this.table = dynamodb.Table.fromTableAttributes(this, 'Table', {
+      tableName: attributes.tableName,
+      tableArn: attributes.tableArn,
+      encryptionKey: attributes.encryptionKey,
+    });
   }
 }

@@ -1,8 +1,56 @@
-export * from './consumer-function';
-export * from './idempotency-table';
-export * from './monitoring/alarm-factory';
-export * from './monitoring/metric-factory';
-export * from './monitoring/pipeline-monitoring';
-export * from './queue-consumer';
-export * from './stream-consumer';
-export { describeSeconds, PropsValidator } from './validation';
+/**
+ * CDK v2 constructs for event-driven pipelines on AWS: SQS and Kinesis consumers that are idempotent,
+ * dead-lettered and monitored.
+ *
+ * @module
+ */
+export {
+  CONSUMER_ENVIRONMENT,
+  DEAD_LETTER_ATTRIBUTES,
+  DEFAULT_METRICS_NAMESPACE,
+  IDEMPOTENCY_TABLE_LAYOUT,
+  idempotencyKeyPrefix,
+  RECORD_METRIC_NAMES,
+  SERVICE_DIMENSION,
+} from '../contract';
+export { CONSUMER_RUNTIME, ConsumerFunction, type ConsumerFunctionProps } from './consumer-function';
+export {
+  IDEMPOTENCY_ITEM_ACTIONS,
+  type IdempotencyGrantOptions,
+  IdempotencyTable,
+  type IdempotencyTableAttributes,
+  type IdempotencyTableProps,
+  type IIdempotencyTable,
+} from './idempotency-table';
+export type { FunctionAlarmThresholds, QueueAlarmThresholds, StreamAlarmThresholds } from './monitoring/alarm-factory';
+export {
+  DEFAULT_METRIC_PERIOD,
+  type FunctionMetrics,
+  functionMetrics,
+  type QueueMetrics,
+  queueMetrics,
+  type RecordMetrics,
+  recordMetrics,
+  type StreamMetrics,
+  streamMetrics,
+  type TableMetrics,
+  tableMetrics,
+} from './monitoring/metric-factory';
+export { PipelineMonitoring, type PipelineMonitoringProps } from './monitoring/pipeline-monitoring';
+export type { BundlingOptions } from './private/esbuild-code';
+export {
+  DEAD_LETTER_RETENTION,
+  type DeadLetterQueuePassThroughProps,
+  QueueConsumer,
+  type QueueConsumerProps,
+  type QueuePassThroughProps,
+  type SqsEventSourcePassThroughProps,
+} from './queue-consumer';
+export {
+  type KinesisEventSourcePassThroughProps,
+  StreamConsumer,
+  type StreamConsumerBinding,
+  type StreamConsumerOptions,
+  type StreamConsumerProps,
+  type StreamPassThroughProps,
+} from './stream-consumer';

@@ -6,15 +6,50 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ConsumerFunction, type ConsumerFunctionProps } from './consumer-function';
-import { IdempotencyTable } from './idempotency-table';
+import { IdempotencyTable, type IIdempotencyTable } from './idempotency-table';
 import { type RecordMetrics, recordMetrics } from './monitoring/metric-factory';
-import { isResolvedDuration, PropsValidator } from './validation';
-
-/** The environment variable from which the runtime kit reads the URL of the consumer's dead-letter queue. */
-export const DEAD_LETTER_QUEUE_URL_ENV = 'DEAD_LETTER_QUEUE_URL';
+import { bindConsumer } from './private/consumer-binding';
+import { describeValue, isResolvedDuration, PropsValidator } from './validation';
 
 /** How long every dead-letter and failure queue keeps messages: the SQS maximum, to leave time to redrive. */
 export const DEAD_LETTER_RETENTION = Duration.days(14);
+
+/**
+ * Options of the new queue that {@link QueueConsumer} passes through to `sqs.Queue` as given. The options the
+ * construct sets itself are left out: set them with the construct's own props (`fifo`, `queueName`,
+ * `encryptionKey`, `retentionPeriod`, `visibilityTimeout`, `maxReceiveCount`), or they are required
+ * (`enforceSSL`, `deadLetterQueue`, `encryption`).
+ */
+export type QueuePassThroughProps = Omit<
+  sqs.QueueProps,
+  | 'fifo'
+  | 'queueName'
+  | 'encryption'
+  | 'encryptionMasterKey'
+  | 'retentionPeriod'
+  | 'visibilityTimeout'
+  | 'deadLetterQueue'
+  | 'enforceSSL'
+>;
+
+/**
+ * Options of a new dead-letter or failure queue passed through to `sqs.Queue` as given. The construct sets FIFO,
+ * encryption and TLS-only access itself, and keeps messages 14 days unless `retentionPeriod` says otherwise.
+ */
+export type DeadLetterQueuePassThroughProps = Omit<
+  sqs.QueueProps,
+  'fifo' | 'encryption' | 'encryptionMasterKey' | 'deadLetterQueue' | 'enforceSSL'
+>;
+
+/**
+ * Options of the SQS event source passed through to `SqsEventSource` as given, such as `enabled`, `filters`,
+ * `metricsConfig` or `provisionedPollerConfig`. Set `batchSize`, `maxBatchingWindow` and `maxConcurrency` with the
+ * construct's own props; partial batch responses are always on.
+ */
+export type SqsEventSourcePassThroughProps = Omit<
+  sources.SqsEventSourceProps,
+  'batchSize' | 'maxBatchingWindow' | 'maxConcurrency' | 'reportBatchItemFailures'
+>;
 
 /** Properties of a {@link QueueConsumer}. */
 export interface QueueConsumerProps {
@@ -100,11 +135,36 @@ export interface QueueConsumerProps {
   readonly maxConcurrency?: number;
 
   /**
-   * The table for the function's idempotency records.
+   * The table for the function's idempotency records: a new or an existing one
+   * (`IdempotencyTable.fromTableName`).
    *
    * @default - a new `IdempotencyTable`
    */
-  readonly idempotencyTable?: IdempotencyTable;
+  readonly idempotencyTable?: IIdempotencyTable;
+
+  /**
+   * More options of the new queue, passed through to `sqs.Queue`. Merged in this order: the kit's defaults, then
+   * these, then what the kit requires (TLS only, the dead-letter queue). Not with `existingQueue`.
+   *
+   * @default - none
+   */
+  readonly queueProps?: QueuePassThroughProps;
+
+  /**
+   * More options of the new dead-letter queue, passed through to `sqs.Queue`, merged as `queueProps` are.
+   *
+   * @default - none
+   */
+  readonly deadLetterQueueProps?: DeadLetterQueuePassThroughProps;
+
+  /**
+   * More options of the event source mapping, passed through to `SqsEventSource`: for example `enabled`,
+   * `filters`, `metricsConfig` or `provisionedPollerConfig`. Merged in this order: the kit's defaults, then these,
+   * then what the kit requires (partial batch responses).
+   *
+   * @default - none
+   */
+  readonly eventSourceProps?: SqsEventSourcePassThroughProps;
 }
 
 /**
@@ -112,8 +172,14 @@ export interface QueueConsumerProps {
  * FIFO queue), partial batch responses always on, a visibility timeout derived from the function timeout,
  * encryption at rest and TLS-only access on both queues, and an idempotency table granted to the function.
  *
- * The function's environment names the idempotency table (`IDEMPOTENCY_TABLE_NAME`) and the dead-letter queue
+ * The function's environment names the idempotency table (`IDEMPOTENCY_TABLE_NAME`), the key prefix it may write
+ * under (`IDEMPOTENCY_KEY_PREFIX`, the same one its IAM policy allows) and the dead-letter queue
  * (`DEAD_LETTER_QUEUE_URL`), where the runtime kit sends records that can never succeed.
+ *
+ * @example
+ * const orders = new QueueConsumer(this, 'Orders', {
+ *   functionProps: { entry: 'lambdas/order-processor/handler.ts' },
+ * });
  */
 export class QueueConsumer extends Construct {
   /** The consumed queue. */
@@ -125,7 +191,9 @@ export class QueueConsumer extends Construct {
   /** The consumer function with its log group, role and service name. */
   public readonly consumerFunction: ConsumerFunction;
   /** The table holding the function's idempotency records. */
-  public readonly idempotencyTable: IdempotencyTable;
+  public readonly idempotencyTable: IIdempotencyTable;
+  /** The start of every idempotency key the function writes, and may write. */
+  public readonly idempotencyKeyPrefix: string;
   /** The event source mapping's configuration. */
   public readonly eventSource: sources.SqsEventSource;
 
@@ -144,12 +212,13 @@ export class QueueConsumer extends Construct {
 
     if (props.existingQueue) {
       this.queue = props.existingQueue;
-      const existingDeadLetterQueue =
-        props.existingQueue instanceof sqs.Queue ? props.existingQueue.deadLetterQueue?.queue : undefined;
+      // Read without `instanceof sqs.Queue`, which fails when the queue comes from another copy of aws-cdk-lib.
+      const existingDeadLetterQueue = (props.existingQueue as { deadLetterQueue?: sqs.DeadLetterQueue }).deadLetterQueue
+        ?.queue;
       if (existingDeadLetterQueue) {
         this.deadLetterQueue = existingDeadLetterQueue;
       } else {
-        this.deadLetterQueue = this.newDeadLetterQueue(fifo, encryption);
+        this.deadLetterQueue = this.newDeadLetterQueue(fifo, encryption, props.deadLetterQueueProps);
         Annotations.of(this).addWarningV2(
           'cdk-eda-kit:existingQueueRedrive',
           'existingQueue has no dead-letter queue known to this app: records the runtime rejects go to the new ' +
@@ -157,29 +226,35 @@ export class QueueConsumer extends Construct {
         );
       }
     } else {
-      this.deadLetterQueue = this.newDeadLetterQueue(fifo, encryption);
+      this.deadLetterQueue = this.newDeadLetterQueue(fifo, encryption, props.deadLetterQueueProps);
       this.queue = new sqs.Queue(this, 'Queue', {
+        // The kit's defaults, then the user's pass-through props, then what the kit requires.
+        retentionPeriod: props.retentionPeriod ?? Duration.days(4),
+        visibilityTimeout:
+          props.visibilityTimeout ?? defaultVisibilityTimeout(functionTimeout, props.maxBatchingWindow),
+        ...props.queueProps,
         ...encryption,
         fifo: fifo || undefined,
         queueName:
           props.queueName && fifo && !props.queueName.endsWith('.fifo') ? `${props.queueName}.fifo` : props.queueName,
         enforceSSL: true,
-        retentionPeriod: props.retentionPeriod ?? Duration.days(4),
-        visibilityTimeout:
-          props.visibilityTimeout ?? defaultVisibilityTimeout(functionTimeout, props.maxBatchingWindow),
         deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
       });
     }
 
     this.idempotencyTable = props.idempotencyTable ?? new IdempotencyTable(this, 'Idempotency');
-    this.idempotencyTable.grantIdempotency(this.function, `${this.consumerFunction.serviceName}.`);
-    this.deadLetterQueue.grantSendMessages(this.function);
-    this.function.addEnvironment(DEAD_LETTER_QUEUE_URL_ENV, this.deadLetterQueue.queueUrl);
+    this.idempotencyKeyPrefix = bindConsumer(
+      this.function,
+      this.consumerFunction.serviceName,
+      this.idempotencyTable,
+      this.deadLetterQueue,
+    );
 
     this.eventSource = new sources.SqsEventSource(this.queue, {
       batchSize: props.batchSize ?? 10,
       maxBatchingWindow: props.maxBatchingWindow,
       maxConcurrency: props.maxConcurrency,
+      ...props.eventSourceProps,
       // Always on: without it one failed record makes the whole batch retry, and succeeded effects run again.
       reportBatchItemFailures: true,
     });
@@ -199,7 +274,7 @@ export class QueueConsumer extends Construct {
           'deadLetterQueue is the failure destination for SQS.',
       },
     );
-    if (this.deadLetterQueue instanceof sqs.Queue) {
+    if (this.deadLetterQueue.node.scope === this) {
       Validations.of(this.deadLetterQueue).acknowledge({
         id: 'Serverless-SQSRedrivePolicy',
         reason:
@@ -237,12 +312,14 @@ export class QueueConsumer extends Construct {
   private newDeadLetterQueue(
     fifo: boolean,
     encryption: { encryption: sqs.QueueEncryption; encryptionMasterKey?: kms.IKey },
+    passThrough: DeadLetterQueuePassThroughProps | undefined,
   ): sqs.Queue {
     return new sqs.Queue(this, 'DeadLetterQueue', {
+      retentionPeriod: DEAD_LETTER_RETENTION,
+      ...passThrough,
       ...encryption,
       fifo: fifo || undefined,
       enforceSSL: true,
-      retentionPeriod: DEAD_LETTER_RETENTION,
     });
   }
 }
@@ -259,11 +336,12 @@ function validate(scope: Construct, props: QueueConsumerProps, fifo: boolean): v
       'retentionPeriod',
       'visibilityTimeout',
       'maxReceiveCount',
+      'queueProps',
     ] as const;
     for (const prop of newQueueProps) {
       validator.check(
         props[prop] !== undefined,
-        `${prop} cannot be combined with existingQueue, got ${describe(props[prop])}: set it on the existing queue itself`,
+        `${prop} cannot be combined with existingQueue, got ${describeProp(props[prop])}: set it on the existing queue itself`,
       );
     }
   }
@@ -294,7 +372,7 @@ function validate(scope: Construct, props: QueueConsumerProps, fifo: boolean): v
   if (fifo) {
     validator.check(
       props.maxBatchingWindow !== undefined,
-      `maxBatchingWindow is not supported for FIFO queues, got ${describe(props.maxBatchingWindow)}`,
+      `maxBatchingWindow is not supported for FIFO queues, got ${describeValue(props.maxBatchingWindow)}`,
     );
     validator.integerInRange('batchSize', props.batchSize, 1, 10, ' for a FIFO queue');
   } else if (mayHaveWindow) {
@@ -319,8 +397,8 @@ function defaultVisibilityTimeout(functionTimeout: Duration, maxBatchingWindow: 
   return Duration.seconds(Math.ceil((functionTimeout.toMilliseconds() * 6) / 1000 + windowSeconds));
 }
 
-function describe(value: unknown): string {
-  if (value instanceof Duration) return value.toHumanString();
-  if (value instanceof Construct) return value.node.path;
-  return String(value);
+/** A prop as a message shows it; pass-through props by the options they set. */
+function describeProp(value: unknown): string {
+  const isOptions = typeof value === 'object' && value !== null && !('node' in value) && !('toHumanString' in value);
+  return isOptions ? `{ ${Object.keys(value).join(', ')} }` : describeValue(value);
 }

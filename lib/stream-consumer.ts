@@ -6,10 +6,40 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ConsumerFunction, type ConsumerFunctionProps } from './consumer-function';
-import { IdempotencyTable } from './idempotency-table';
+import { IdempotencyTable, type IIdempotencyTable } from './idempotency-table';
 import { type RecordMetrics, recordMetrics } from './monitoring/metric-factory';
-import { DEAD_LETTER_QUEUE_URL_ENV, DEAD_LETTER_RETENTION } from './queue-consumer';
-import { isResolvedDuration, PropsValidator } from './validation';
+import { bindConsumer } from './private/consumer-binding';
+import { DEAD_LETTER_RETENTION, type DeadLetterQueuePassThroughProps } from './queue-consumer';
+import { describeValue, isResolvedDuration, PropsValidator } from './validation';
+
+/**
+ * Options of the new stream passed through to `kinesis.Stream` as given, such as `shardLevelMetrics`. The options
+ * the construct sets itself are left out: set them with its own props.
+ */
+export type StreamPassThroughProps = Omit<
+  kinesis.StreamProps,
+  'streamName' | 'shardCount' | 'streamMode' | 'retentionPeriod' | 'encryption' | 'encryptionKey' | 'removalPolicy'
+>;
+
+/**
+ * Options of a consumer's Kinesis event source passed through as given, such as `enabled`, `filters`,
+ * `metricsConfig` or `provisionedPollerConfig`. The options the construct sets itself are left out: set them with
+ * {@link StreamConsumerOptions}; partial batch responses and the on-failure destination are always set.
+ */
+export type KinesisEventSourcePassThroughProps = Omit<
+  sources.KinesisEventSourceProps,
+  | 'startingPosition'
+  | 'startingPositionTimestamp'
+  | 'batchSize'
+  | 'maxBatchingWindow'
+  | 'bisectBatchOnError'
+  | 'retryAttempts'
+  | 'maxRecordAge'
+  | 'parallelizationFactor'
+  | 'tumblingWindow'
+  | 'reportBatchItemFailures'
+  | 'onFailure'
+>;
 
 /** Properties of a {@link StreamConsumer}. */
 export interface StreamConsumerProps {
@@ -59,11 +89,20 @@ export interface StreamConsumerProps {
   readonly removalPolicy?: RemovalPolicy;
 
   /**
-   * The table for the consumers' idempotency records (one table serves all; Powertools keys records by function).
+   * The table for the consumers' idempotency records: a new or an existing one (`IdempotencyTable.fromTableName`).
+   * One table serves all consumers; each may touch only the keys under its own prefix.
    *
    * @default - a new `IdempotencyTable`
    */
-  readonly idempotencyTable?: IdempotencyTable;
+  readonly idempotencyTable?: IIdempotencyTable;
+
+  /**
+   * More options of the new stream, passed through to `kinesis.Stream`. Merged in this order: the kit's defaults,
+   * then these, then the construct's own props. Not with `existingStream`.
+   *
+   * @default - none
+   */
+  readonly streamProps?: StreamPassThroughProps;
 
   /**
    * Consumers to add at once, by name; more can be added with `addConsumer`.
@@ -144,6 +183,23 @@ export interface StreamConsumerOptions {
    * @default false
    */
   readonly enhancedFanOut?: boolean;
+
+  /**
+   * More options of the event source mapping, passed through: for example `enabled`, `filters`, `metricsConfig`
+   * or `provisionedPollerConfig`. Merged in this order: the kit's defaults, then these, then what the kit requires
+   * (partial batch responses, the failure queue as on-failure destination).
+   *
+   * @default - none
+   */
+  readonly eventSourceProps?: KinesisEventSourcePassThroughProps;
+
+  /**
+   * More options of the new failure queue, passed through to `sqs.Queue`. It is encrypted with the stream's
+   * customer managed key when the stream has one (the queue receives whole records), else with SSE-SQS.
+   *
+   * @default - none
+   */
+  readonly failureQueueProps?: DeadLetterQueuePassThroughProps;
 }
 
 /** One named consumer of a {@link StreamConsumer}. */
@@ -163,6 +219,8 @@ export interface StreamConsumerBinding {
   readonly eventSource: sources.KinesisEventSource | sources.KinesisConsumerEventSource;
   /** The registered enhanced fan-out consumer, when `enhancedFanOut` is on. */
   readonly streamConsumer?: kinesis.StreamConsumer;
+  /** The start of every idempotency key the consumer writes, and may write. */
+  readonly idempotencyKeyPrefix: string;
   /** The runtime kit's business metrics for this consumer. */
   metricRecords(): RecordMetrics;
 }
@@ -182,10 +240,11 @@ export class StreamConsumer extends Construct {
   /** The consumed stream. */
   public readonly stream: kinesis.IStream;
   /** The table holding the consumers' idempotency records. */
-  public readonly idempotencyTable: IdempotencyTable;
+  public readonly idempotencyTable: IIdempotencyTable;
   /** The stream's retention, when known at synth time. */
   private readonly retentionPeriod?: Duration;
   private readonly bindings: StreamConsumerBinding[] = [];
+  private readonly consumerListeners: ((binding: StreamConsumerBinding) => void)[] = [];
 
   constructor(scope: Construct, id: string, props: StreamConsumerProps = {}) {
     super(scope, id);
@@ -196,6 +255,7 @@ export class StreamConsumer extends Construct {
     } else {
       this.retentionPeriod = props.retentionPeriod ?? Duration.hours(24);
       this.stream = new kinesis.Stream(this, 'Stream', {
+        ...props.streamProps,
         streamName: props.streamName,
         streamMode: props.shardCount === undefined ? kinesis.StreamMode.ON_DEMAND : kinesis.StreamMode.PROVISIONED,
         shardCount: props.shardCount,
@@ -233,6 +293,15 @@ export class StreamConsumer extends Construct {
     return found;
   }
 
+  /**
+   * Calls `callback` with every consumer: those added so far, now, and each one added later, when it is added. A
+   * dashboard or an alarm set built from this sees every consumer, whenever it was added.
+   */
+  public forEachConsumer(callback: (binding: StreamConsumerBinding) => void): void {
+    for (const binding of this.bindings) callback(binding);
+    this.consumerListeners.push(callback);
+  }
+
   /** Adds a named consumer: its function, failure queue and event source mapping. */
   public addConsumer(name: string, options: StreamConsumerOptions): StreamConsumerBinding {
     this.validateConsumer(name, options);
@@ -240,10 +309,15 @@ export class StreamConsumer extends Construct {
 
     const consumerFunction = new ConsumerFunction(scope, 'Consumer', options.functionProps);
     const fn = consumerFunction.function;
+    // The runtime writes whole records into the failure queue: they get the stream's own key when it has one.
+    const streamKey = this.stream.encryptionKey;
     const failureQueue = new sqs.Queue(scope, 'FailureQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
       retentionPeriod: DEAD_LETTER_RETENTION,
+      ...options.failureQueueProps,
+      ...(streamKey
+        ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: streamKey }
+        : { encryption: sqs.QueueEncryption.SQS_MANAGED }),
+      enforceSSL: true,
     });
 
     const eventSourceProps: sources.KinesisEventSourceProps = {
@@ -255,6 +329,7 @@ export class StreamConsumer extends Construct {
       maxRecordAge: options.maxRecordAge ?? Duration.hours(6),
       parallelizationFactor: options.parallelizationFactor ?? 1,
       tumblingWindow: options.tumblingWindow,
+      ...options.eventSourceProps,
       // Always on: the runtime kit reports the first failed sequence number so the retry starts there.
       reportBatchItemFailures: true,
       onFailure: new sources.SqsDlq(failureQueue),
@@ -272,9 +347,7 @@ export class StreamConsumer extends Construct {
     }
     fn.addEventSource(eventSource);
 
-    this.idempotencyTable.grantIdempotency(fn, `${consumerFunction.serviceName}.`);
-    failureQueue.grantSendMessages(fn);
-    fn.addEnvironment(DEAD_LETTER_QUEUE_URL_ENV, failureQueue.queueUrl);
+    const idempotencyKeyPrefix = bindConsumer(fn, consumerFunction.serviceName, this.idempotencyTable, failureQueue);
     Validations.of(failureQueue).acknowledge(
       {
         id: 'AwsSolutions-SQS3',
@@ -303,9 +376,11 @@ export class StreamConsumer extends Construct {
       failureQueue,
       eventSource,
       streamConsumer,
+      idempotencyKeyPrefix,
       metricRecords: () => recordMetrics(consumerFunction.metricsNamespace, consumerFunction.serviceName),
     };
     this.bindings.push(binding);
+    for (const listener of this.consumerListeners) listener(binding);
     return binding;
   }
 
@@ -350,11 +425,19 @@ export class StreamConsumer extends Construct {
 function validateStream(scope: Construct, props: StreamConsumerProps): void {
   const validator = new PropsValidator();
   if (props.existingStream) {
-    const newStreamProps = ['streamName', 'shardCount', 'retentionPeriod', 'encryptionKey', 'removalPolicy'] as const;
+    const newStreamProps = [
+      'streamName',
+      'shardCount',
+      'retentionPeriod',
+      'encryptionKey',
+      'removalPolicy',
+      'streamProps',
+    ] as const;
     for (const prop of newStreamProps) {
+      const value = props[prop];
       validator.check(
-        props[prop] !== undefined,
-        `${prop} cannot be combined with existingStream, got ${describe(props[prop])}: set it on the existing stream itself`,
+        value !== undefined,
+        `${prop} cannot be combined with existingStream, got ${prop === 'streamProps' ? 'stream options' : describeValue(value)}: set it on the existing stream itself`,
       );
     }
   }
@@ -362,10 +445,4 @@ function validateStream(scope: Construct, props: StreamConsumerProps): void {
     .integerAtLeast('shardCount', props.shardCount, 1, " (up to the account's shard quota)")
     .durationInRange('retentionPeriod', props.retentionPeriod, 24 * 3_600, 8_760 * 3_600)
     .throwIfInvalid(scope, 'StreamConsumer');
-}
-
-function describe(value: unknown): string {
-  if (value instanceof Duration) return value.toHumanString();
-  if (value instanceof Construct) return value.node.path;
-  return String(value);
 }

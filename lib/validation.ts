@@ -68,6 +68,17 @@ export function describeSeconds(seconds: number): string {
   return plain;
 }
 
+/**
+ * A prop's value as a message shows it: a duration in words, a construct by its path. Duck-typed, not
+ * `instanceof`: the app may load another copy of aws-cdk-lib than the kit.
+ */
+export function describeValue(value: unknown): string {
+  const candidate = value as { toHumanString?: () => string; node?: { path?: string } } | undefined;
+  if (typeof candidate?.toHumanString === 'function') return candidate.toHumanString();
+  if (typeof candidate?.node?.path === 'string') return candidate.node.path;
+  return String(value);
+}
+
 /** True when a number is set and resolved at synth time. */
 export function isResolvedNumber(value: number | undefined): value is number {
   return value !== undefined && !Token.isUnresolved(value);

@@ -4,6 +4,7 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { PropsValidator } from '../validation';
+import { isMetric } from './metric-factory';
 
 /** Alarm thresholds of a queue consumer. */
 export interface QueueAlarmThresholds {
@@ -165,5 +166,5 @@ export function validateThresholds(
 }
 
 function withStatistic(metric: cloudwatch.IMetric, statistic: string, period: Duration): cloudwatch.IMetric {
-  return metric instanceof cloudwatch.Metric ? metric.with({ statistic, period }) : metric;
+  return isMetric(metric) ? metric.with({ statistic, period }) : metric;
 }

@@ -4,18 +4,15 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { RECORD_METRIC_NAMES, SERVICE_DIMENSION } from '../../contract';
 
 /**
- * The business metrics the runtime kit emits in EMF for every consumer, with the `service` dimension set to
- * the consumer's service name. The runtime kit declares the same names; a test keeps the two in step.
+ * Whether `metric` is a single metric (with `with()`), not a math expression. Duck-typed, not `instanceof`: the app
+ * may load another copy of aws-cdk-lib than the kit.
  */
-export const RECORD_METRIC_NAMES = {
-  processed: 'ProcessedRecords',
-  duplicate: 'DuplicateRecords',
-  invalid: 'InvalidRecords',
-  failed: 'FailedRecords',
-  recordAge: 'RecordAge',
-} as const;
+export function isMetric(metric: cloudwatch.IMetric): metric is cloudwatch.Metric {
+  return typeof (metric as Partial<cloudwatch.Metric>).with === 'function' && 'metricName' in metric;
+}
 
 /** The period of every metric the kit builds unless a caller says otherwise. */
 export const DEFAULT_METRIC_PERIOD = Duration.minutes(1);
@@ -103,7 +100,7 @@ export function recordMetrics(namespace: string, serviceName: string, period = D
     new cloudwatch.Metric({
       namespace,
       metricName,
-      dimensionsMap: { service: serviceName },
+      dimensionsMap: { [SERVICE_DIMENSION]: serviceName },
       statistic,
       period,
     });

@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { IdempotencyTable } from '../idempotency-table';
+import type { IIdempotencyTable } from '../idempotency-table';
 import type { QueueConsumer } from '../queue-consumer';
 import type { StreamConsumer, StreamConsumerBinding } from '../stream-consumer';
 import {
@@ -13,7 +13,14 @@ import {
   type StreamAlarmThresholds,
   validateThresholds,
 } from './alarm-factory';
-import { functionMetrics, queueMetrics, type RecordMetrics, streamMetrics, tableMetrics } from './metric-factory';
+import {
+  functionMetrics,
+  isMetric,
+  queueMetrics,
+  type RecordMetrics,
+  streamMetrics,
+  tableMetrics,
+} from './metric-factory';
 
 /** Properties of a {@link PipelineMonitoring}. */
 export interface PipelineMonitoringProps {
@@ -135,7 +142,10 @@ export class PipelineMonitoring extends Construct {
     return this;
   }
 
-  /** Adds a stream's section and, for each of its consumers, a consumer section and alarms. */
+  /**
+   * Adds a stream's section and, for each of its consumers, a consumer section and alarms: the consumers it has
+   * now, and those added to it later with `addConsumer`.
+   */
   public monitorStreamConsumer(streamConsumer: StreamConsumer, thresholds: StreamAlarmThresholds = {}): this {
     validateThresholds(this, thresholds);
     const limits = { ...this.props.streamThresholds, ...thresholds };
@@ -150,14 +160,12 @@ export class PipelineMonitoring extends Construct {
         graph('Throughput exceeded', [stream.readThroughputExceeded, stream.writeThroughputExceeded]),
       ],
     );
-    for (const binding of streamConsumer.consumers) {
-      this.monitorStreamBinding(binding, limits);
-    }
+    streamConsumer.forEachConsumer((binding) => this.monitorStreamBinding(binding, limits));
     return this;
   }
 
   /** Adds an idempotency table's throttles to the dashboard. */
-  public monitorIdempotencyTable(idempotencyTable: IdempotencyTable): this {
+  public monitorIdempotencyTable(idempotencyTable: IIdempotencyTable): this {
     const table = tableMetrics(idempotencyTable.table);
     this.addSection(
       `Idempotency table: ${idempotencyTable.node.id}`,
@@ -231,7 +239,7 @@ function graph(
 ): cloudwatch.GraphWidget {
   const label = (metrics: cloudwatch.IMetric[], labels: string[]) =>
     metrics.map((metric, index) =>
-      labels[index] && metric instanceof cloudwatch.Metric ? metric.with({ label: labels[index] }) : metric,
+      labels[index] && isMetric(metric) ? metric.with({ label: labels[index] }) : metric,
     );
   return new cloudwatch.GraphWidget({
     title,

@@ -3,12 +3,15 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import {
+  ConsumerFunction,
+  type ConsumerFunctionProps,
+  IdempotencyTable,
+  PipelineMonitoring,
+  QueueConsumer,
+  StreamConsumer,
+} from 'cdk-eda-kit';
 import type { Construct } from 'constructs';
-import { ConsumerFunction, type ConsumerFunctionProps } from '../consumer-function';
-import { IdempotencyTable } from '../idempotency-table';
-import { PipelineMonitoring } from '../monitoring/pipeline-monitoring';
-import { QueueConsumer } from '../queue-consumer';
-import { StreamConsumer } from '../stream-consumer';
 
 /** Properties of the {@link OrderEventsStack}. */
 export interface OrderEventsStackProps extends StackProps {

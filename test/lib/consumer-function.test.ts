@@ -6,12 +6,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import {
-  CONSUMER_RUNTIME,
-  ConsumerFunction,
-  type ConsumerFunctionProps,
-  DEFAULT_METRICS_NAMESPACE,
-} from '../../lib/consumer-function';
+import { DEFAULT_METRICS_NAMESPACE } from '../../contract';
+import { CONSUMER_RUNTIME, ConsumerFunction, type ConsumerFunctionProps } from '../../lib/consumer-function';
 import { createTestStack, HANDLER_ENTRY, snapshotTemplate } from '../helpers/template';
 
 interface Built {

@@ -1,9 +1,10 @@
 import { CfnParameter, RemovalPolicy, type Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { IDEMPOTENCY_ITEM_ACTIONS, IDEMPOTENCY_TABLE_NAME_ENV, IdempotencyTable } from '../../lib/idempotency-table';
+import { IDEMPOTENCY_ITEM_ACTIONS, IdempotencyTable } from '../../lib/idempotency-table';
 import { createTestStack, snapshotTemplate } from '../helpers/template';
 
 /** A plain function with inline code: granting needs no bundled consumer. */
@@ -209,7 +210,7 @@ describe('IdempotencyTable.grantIdempotency', () => {
           {
             Effect: 'Allow',
             Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-            Resource: [{ 'Fn::GetAtt': [tableLogicalId, 'Arn'] }],
+            Resource: { 'Fn::GetAtt': [tableLogicalId, 'Arn'] },
           },
         ],
       },
@@ -227,11 +228,85 @@ describe('IdempotencyTable.grantIdempotency', () => {
     expect(json).not.toMatch(/dynamodb:\*|dynamodb:Scan|dynamodb:Query|dynamodb:BatchWriteItem|kms:/);
   });
 
-  test('THEN the function environment names the table in IDEMPOTENCY_TABLE_NAME', () => {
-    expect(IDEMPOTENCY_TABLE_NAME_ENV).toBe('IDEMPOTENCY_TABLE_NAME');
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: { IDEMPOTENCY_TABLE_NAME: { Ref: tableLogicalId } } },
+  test('THEN it only grants: the function environment is left as it was', () => {
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(fn.Properties.Environment).toBeUndefined();
+  });
+});
+
+describe('IdempotencyTable.grantIdempotency with a key prefix, to any grantee', () => {
+  test('GIVEN a role WHEN granted with keyPrefix THEN the role may touch only the keys that start with it', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+    const table = new IdempotencyTable(stack, 'Idempotency');
+    const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+
+    // WHEN
+    table.grantIdempotency(role, { keyPrefix: 'orders.' });
+
+    // THEN
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: stack.getLogicalId(role.node.defaultChild as never) }],
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Action: [...IDEMPOTENCY_ITEM_ACTIONS],
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['orders.*'] } },
+          }),
+        ],
+      },
     });
+  });
+});
+
+describe('IdempotencyTable.fromTableName / fromTableArn', () => {
+  test('GIVEN an existing table by name WHEN granted THEN the grant names its ARN in this stack and creates no table', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+    const table = IdempotencyTable.fromTableName(stack, 'Existing', 'shared-idempotency');
+    const fn = inlineFunction(stack);
+
+    // WHEN
+    table.grantIdempotency(fn, { keyPrefix: 'audit.' });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    expect(stack.resolve(table.tableName)).toBe('shared-idempotency');
+    const json = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(json).toContain(':table/shared-idempotency');
+    expect(json).toContain('audit.*');
+  });
+
+  test('GIVEN an existing table by ARN with its key WHEN granted THEN the grant names the ARN and the key', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+    const key = new kms.Key(stack, 'Key');
+    const arn = 'arn:aws:dynamodb:eu-west-1:123456789012:table/shared-idempotency';
+    const table = IdempotencyTable.fromTableAttributes(stack, 'Existing', { tableArn: arn, encryptionKey: key });
+    const fn = inlineFunction(stack);
+
+    // WHEN
+    table.grantIdempotency(fn);
+
+    // THEN
+    expect(IdempotencyTable.fromTableArn(stack, 'ByArn', arn).tableName).toBe('shared-idempotency');
+    const json = JSON.stringify(Template.fromStack(stack).findResources('AWS::IAM::Policy'));
+    expect(json).toContain(arn);
+    expect(json).toContain('kms:Decrypt');
+  });
+
+  test.each([
+    [{}, 'neither'],
+    [{ tableName: 'a', tableArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/a' }, 'both'],
+  ])('fails when given %j: exactly one of tableName and tableArn', (attributes, which) => {
+    // GIVEN
+    const { stack } = createTestStack();
+
+    // WHEN / THEN
+    expect(() => IdempotencyTable.fromTableAttributes(stack, 'Existing', attributes)).toThrow(
+      `IdempotencyTable.fromTableAttributes at 'TestStack/Existing' needs exactly one of tableName and tableArn, got ${which}`,
+    );
   });
 });
 

@@ -2,16 +2,12 @@ import { CfnParameter, Duration, type IResource, type Stack, Token } from 'aws-c
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { IdempotencyTable } from '../../lib/idempotency-table';
-import {
-  DEAD_LETTER_QUEUE_URL_ENV,
-  DEAD_LETTER_RETENTION,
-  QueueConsumer,
-  type QueueConsumerProps,
-} from '../../lib/queue-consumer';
+import { DEAD_LETTER_RETENTION, QueueConsumer, type QueueConsumerProps } from '../../lib/queue-consumer';
 import { createTestStack, HANDLER_ENTRY, snapshotTemplate } from '../helpers/template';
 
 const functionProps = { entry: HANDLER_ENTRY };
@@ -112,14 +108,14 @@ describe('QueueConsumer with default props', () => {
     });
   });
 
-  test('THEN the environment names the service, the namespace, the idempotency table and the dead-letter queue', () => {
-    expect(DEAD_LETTER_QUEUE_URL_ENV).toBe('DEAD_LETTER_QUEUE_URL');
+  test('THEN the environment names the service, the namespace, the idempotency table, its key prefix and the dead-letter queue', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectEquals({
           POWERTOOLS_SERVICE_NAME: 'Orders',
           POWERTOOLS_METRICS_NAMESPACE: 'EdaKit',
           IDEMPOTENCY_TABLE_NAME: { Ref: tableId },
+          IDEMPOTENCY_KEY_PREFIX: 'Orders.',
           DEAD_LETTER_QUEUE_URL: { Ref: deadLetterQueueId },
         }),
       },
@@ -710,5 +706,91 @@ describe('QueueConsumer validation', () => {
         '  - maxBatchingWindow must be a whole number of seconds from 0 seconds to 300 seconds (5 minutes), got 301 seconds\n' +
         '  - batchSize must be an integer from 1 to 10000 with a maxBatchingWindow, got 20000',
     );
+  });
+});
+
+describe('QueueConsumer pass-through props', () => {
+  test('GIVEN queueProps, deadLetterQueueProps and eventSourceProps THEN each reaches its resource, and the kit keeps what it requires', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+
+    // WHEN
+    new QueueConsumer(stack, 'Orders', {
+      functionProps,
+      queueProps: { deliveryDelay: Duration.seconds(5), receiveMessageWaitTime: Duration.seconds(20) },
+      deadLetterQueueProps: { retentionPeriod: Duration.days(7) },
+      eventSourceProps: {
+        enabled: false,
+        filters: [{ pattern: JSON.stringify({ body: { type: ['OrderPlaced'] } }) }],
+        metricsConfig: { metrics: [lambda.MetricType.EVENT_COUNT] },
+        // A JavaScript caller can pass what the type leaves out: the kit's requirement still wins.
+        ...({ reportBatchItemFailures: false } as object),
+      },
+    });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      DelaySeconds: 5,
+      ReceiveMessageWaitTimeSeconds: 20,
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }),
+      SqsManagedSseEnabled: true,
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      MessageRetentionPeriod: 7 * 86_400,
+      RedrivePolicy: Match.absent(),
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      Enabled: false,
+      FilterCriteria: { Filters: [{ Pattern: '{"body":{"type":["OrderPlaced"]}}' }] },
+      MetricsConfig: { Metrics: ['EventCount'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    // TLS-only access stays on both queues.
+    expect(JSON.stringify(template.findResources('AWS::SQS::QueuePolicy'))).toContain('aws:SecureTransport');
+    template.resourceCountIs('AWS::SQS::QueuePolicy', 2);
+  });
+
+  test('fails when queueProps is combined with existingQueue', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+    const existingQueue = sqs.Queue.fromQueueArn(stack, 'Existing', 'arn:aws:sqs:eu-west-1:123456789012:orders');
+
+    // WHEN / THEN
+    expect(
+      () =>
+        new QueueConsumer(stack, 'Orders', {
+          functionProps,
+          existingQueue,
+          queueProps: { deliveryDelay: Duration.seconds(5) },
+        }),
+    ).toThrow(
+      "QueueConsumer at 'TestStack/Orders' has invalid props:\n  - queueProps cannot be combined with existingQueue, got { deliveryDelay }: set it on the existing queue itself",
+    );
+  });
+
+  test('GIVEN an existing idempotency table by name THEN the function is granted its own keys on it and no table is created', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+    const idempotencyTable = IdempotencyTable.fromTableName(stack, 'Shared', 'shared-idempotency');
+
+    // WHEN
+    const orders = new QueueConsumer(stack, 'Orders', { functionProps, idempotencyTable });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    expect(orders.idempotencyKeyPrefix).toBe('Orders.');
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          IDEMPOTENCY_TABLE_NAME: 'shared-idempotency',
+          IDEMPOTENCY_KEY_PREFIX: 'Orders.',
+        }),
+      },
+    });
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(policies).toContain(':table/shared-idempotency');
+    expect(policies).toContain('"dynamodb:LeadingKeys":["Orders.*"]');
   });
 });

@@ -107,6 +107,7 @@ describe('StreamConsumer with one consumer and default props', () => {
           POWERTOOLS_SERVICE_NAME: 'audit',
           POWERTOOLS_METRICS_NAMESPACE: 'EdaKit',
           IDEMPOTENCY_TABLE_NAME: { Ref: tableId },
+          IDEMPOTENCY_KEY_PREFIX: 'audit.',
           DEAD_LETTER_QUEUE_URL: { Ref: failureQueueId },
         }),
       },
@@ -697,5 +698,109 @@ describe('StreamConsumer validation', () => {
         '  - parallelizationFactor must be an integer from 1 to 10, got 11\n' +
         '  - startingPosition must be TRIM_HORIZON or LATEST, got AT_TIMESTAMP: a consumer of this kit starts at a position, not a time',
     );
+  });
+});
+
+describe('StreamConsumer pass-through props and keys', () => {
+  test('GIVEN a stream with a customer managed key THEN each failure queue, which receives whole records, uses that key', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+    const key = new kms.Key(stack, 'Key');
+
+    // WHEN
+    const events = new StreamConsumer(stack, 'Events', { encryptionKey: key, consumers: { audit: { functionProps } } });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [logicalId(stack, key), 'Arn'] },
+      SqsManagedSseEnabled: Match.absent(),
+    });
+    expect(events.consumer('audit').failureQueue.encryptionMasterKey).toBe(key);
+    // The function can write into it: the key's use is granted with the send.
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain('kms:GenerateDataKey');
+  });
+
+  test('GIVEN an existing stream imported with its key THEN the failure queue uses that key too', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+    const key = kms.Key.fromKeyArn(
+      stack,
+      'Key',
+      'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    );
+    const existingStream = kinesis.Stream.fromStreamAttributes(stack, 'Existing', { streamArn, encryptionKey: key });
+
+    // WHEN
+    new StreamConsumer(stack, 'Events', { existingStream, consumers: { audit: { functionProps } } });
+
+    // THEN
+    Template.fromStack(stack).hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: key.keyArn });
+  });
+
+  test('GIVEN streamProps, eventSourceProps and failureQueueProps THEN each reaches its resource, and the kit keeps what it requires', () => {
+    // WHEN
+    const { template } = build(
+      { streamProps: { shardLevelMetrics: [kinesis.ShardLevelMetrics.INCOMING_RECORDS] } },
+      {
+        eventSourceProps: {
+          enabled: false,
+          filters: [{ pattern: JSON.stringify({ data: { type: ['OrderPlaced'] } }) }],
+          metricsConfig: { metrics: [lambda.MetricType.EVENT_COUNT] },
+          ...({ reportBatchItemFailures: false, onFailure: undefined } as object),
+        },
+        failureQueueProps: { retentionPeriod: Duration.days(7) },
+      },
+    );
+
+    // THEN
+    template.hasResourceProperties('AWS::Kinesis::Stream', { DesiredShardLevelMetrics: ['IncomingRecords'] });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      Enabled: false,
+      FilterCriteria: { Filters: [{ Pattern: '{"data":{"type":["OrderPlaced"]}}' }] },
+      MetricsConfig: { Metrics: ['EventCount'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 7 * 86_400 });
+  });
+
+  test('GIVEN an existing idempotency table by ARN THEN each consumer is granted only its own key prefix on it', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+    const idempotencyTable = IdempotencyTable.fromTableArn(
+      stack,
+      'Shared',
+      'arn:aws:dynamodb:eu-west-1:123456789012:table/shared-idempotency',
+    );
+
+    // WHEN
+    const events = new StreamConsumer(stack, 'Events', {
+      idempotencyTable,
+      consumers: {
+        audit: { functionProps: { ...functionProps, serviceName: 'audit-log' } },
+        stats: { functionProps: { ...functionProps, serviceName: 'stats' } },
+      },
+    });
+
+    // THEN
+    expect(events.consumers.map((binding) => binding.idempotencyKeyPrefix)).toEqual(['audit-log.', 'stats.']);
+    const policies = JSON.stringify(Template.fromStack(stack).findResources('AWS::IAM::Policy'));
+    expect(policies).toContain('"dynamodb:LeadingKeys":["audit-log.*"]');
+    expect(policies).toContain('"dynamodb:LeadingKeys":["stats.*"]');
+  });
+
+  test('GIVEN forEachConsumer THEN the callback sees the consumers added before and after it, once each', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+    const events = new StreamConsumer(stack, 'Events', { consumers: { audit: { functionProps } } });
+    const seen: string[] = [];
+
+    // WHEN
+    events.forEachConsumer((binding) => seen.push(binding.name));
+    events.addConsumer('stats', { functionProps });
+
+    // THEN
+    expect(seen).toEqual(['audit', 'stats']);
   });
 });

@@ -6,13 +6,11 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import * as runtime from '../../../lambdas/runtime/consumer';
-import { IDEMPOTENCY_TABLE_NAME_ENV } from '../../../lib/idempotency-table';
+import { RECORD_METRIC_NAMES } from '../../../contract';
 import {
   DEFAULT_METRIC_PERIOD,
   functionMetrics,
   queueMetrics,
-  RECORD_METRIC_NAMES,
   recordMetrics,
   streamMetrics,
   tableMetrics,
@@ -275,15 +273,5 @@ describe('metric factories of AWS resources', () => {
     // THEN
     template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
-  });
-});
-
-describe('the names the runtime kit and the constructs share', () => {
-  test('the dashboards read the business metrics under the names the runtime emits', () => {
-    expect(runtime.RECORD_METRIC_NAMES).toEqual(RECORD_METRIC_NAMES);
-  });
-
-  test('the runtime reads the idempotency table from the variable the constructs set', () => {
-    expect(runtime.IDEMPOTENCY_TABLE_NAME_ENV).toBe(IDEMPOTENCY_TABLE_NAME_ENV);
   });
 });

@@ -491,3 +491,26 @@ describe('PipelineMonitoring validation', () => {
     });
   });
 });
+
+describe('PipelineMonitoring of a stream consumer added to after it is monitored', () => {
+  test('GIVEN a consumer added with addConsumer after monitorStreamConsumer THEN it gets its section and alarms too', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+    const events = new StreamConsumer(stack, 'Events', {
+      consumers: { audit: { functionProps: { entry: HANDLER_ENTRY, serviceName: 'audit' } } },
+    });
+    const monitoring = new PipelineMonitoring(stack, 'Monitoring').monitorStreamConsumer(events);
+    const alarmsBefore = monitoring.alarms.length;
+
+    // WHEN
+    events.addConsumer('late', { functionProps: { entry: HANDLER_ENTRY, serviceName: 'late' } });
+
+    // THEN
+    expect(monitoring.alarms.length).toBe(alarmsBefore * 2);
+    const body = JSON.stringify(Template.fromStack(stack).findResources('AWS::CloudWatch::Dashboard'));
+    expect(body).toContain('Stream consumer: late');
+    expect(monitoring.alarms.map((alarm) => alarm.node.id)).toEqual(
+      expect.arrayContaining(['late-FailureQueueMessages', 'late-IteratorAge', 'late-Errors', 'late-Throttles']),
+    );
+  });
+});
