@@ -22,10 +22,15 @@ const max = (period: Duration) => ({ statistic: cloudwatch.Stats.MAXIMUM, period
 
 /** Metrics of an SQS queue, named after the official CloudWatch metrics. */
 export interface QueueMetrics {
+  /** `ApproximateNumberOfMessagesVisible`, maximum: the backlog. */
   readonly visibleMessages: cloudwatch.IMetric;
+  /** `ApproximateAgeOfOldestMessage`, maximum, in seconds: how far the consumer lags. */
   readonly ageOfOldestMessage: cloudwatch.IMetric;
+  /** `NumberOfMessagesSent`, sum. */
   readonly sent: cloudwatch.IMetric;
+  /** `NumberOfMessagesReceived`, sum. */
   readonly received: cloudwatch.IMetric;
+  /** `NumberOfMessagesDeleted`, sum: messages handled. */
   readonly deleted: cloudwatch.IMetric;
 }
 
@@ -42,10 +47,15 @@ export function queueMetrics(queue: sqs.IQueue, period = DEFAULT_METRIC_PERIOD):
 
 /** Metrics of a Kinesis data stream. */
 export interface StreamMetrics {
+  /** `IncomingRecords`, sum. */
   readonly incomingRecords: cloudwatch.IMetric;
+  /** `IncomingBytes`, sum. */
   readonly incomingBytes: cloudwatch.IMetric;
+  /** `GetRecords.IteratorAgeMilliseconds`, maximum: how far the slowest reader lags. */
   readonly iteratorAge: cloudwatch.IMetric;
+  /** `ReadProvisionedThroughputExceeded`, sum. */
   readonly readThroughputExceeded: cloudwatch.IMetric;
+  /** `WriteProvisionedThroughputExceeded`, sum. */
   readonly writeThroughputExceeded: cloudwatch.IMetric;
 }
 
@@ -62,11 +72,17 @@ export function streamMetrics(stream: kinesis.IStream, period = DEFAULT_METRIC_P
 
 /** Metrics of a Lambda function. */
 export interface FunctionMetrics {
+  /** `Invocations`, sum. */
   readonly invocations: cloudwatch.IMetric;
+  /** `Errors`, sum: invocations that failed as a whole (failed records in a batch response are not errors). */
   readonly errors: cloudwatch.IMetric;
+  /** `Throttles`, sum. */
   readonly throttles: cloudwatch.IMetric;
+  /** `Duration`, p50, in milliseconds. */
   readonly durationP50: cloudwatch.IMetric;
+  /** `Duration`, p99, in milliseconds. */
   readonly durationP99: cloudwatch.IMetric;
+  /** `ConcurrentExecutions`, maximum. */
   readonly concurrentExecutions: cloudwatch.IMetric;
   /** Age of the last record of each batch when a stream event source invoked the function. */
   readonly iteratorAge: cloudwatch.IMetric;
@@ -87,10 +103,15 @@ export function functionMetrics(fn: lambda.IFunction, period = DEFAULT_METRIC_PE
 
 /** The runtime kit's business metrics of one consumer. */
 export interface RecordMetrics {
+  /** `ProcessedRecords`, sum: records whose effect was applied. */
   readonly processed: cloudwatch.IMetric;
+  /** `DuplicateRecords`, sum: records skipped as already applied. */
   readonly duplicate: cloudwatch.IMetric;
+  /** `InvalidRecords`, sum: records sent to the dead-letter queue. */
   readonly invalid: cloudwatch.IMetric;
+  /** `FailedRecords`, sum: records reported failed, retried by the platform. */
   readonly failed: cloudwatch.IMetric;
+  /** `RecordAge`, p99, in milliseconds: from arrival to effect. */
   readonly recordAgeP99: cloudwatch.IMetric;
 }
 
@@ -115,7 +136,9 @@ export function recordMetrics(namespace: string, serviceName: string, period = D
 
 /** Metrics of a DynamoDB table. */
 export interface TableMetrics {
+  /** `ReadThrottleEvents`, sum. */
   readonly readThrottleEvents: cloudwatch.IMetric;
+  /** `WriteThrottleEvents`, sum. */
   readonly writeThrottleEvents: cloudwatch.IMetric;
 }
 
