@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { wholeNumber } from '../local/cli-args';
+import { wholeNumber } from '../ops/cli-args';
 import { FunctionRuntime, type LocalFunctionConfig } from '../local/function-runtime';
 import { LocalCloud } from '../local/local-cloud';
 import { synthesize } from '../local/synth';

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { wholeNumber } from '../local/cli-args';
+import { wholeNumber } from '../ops/cli-args';
 import { RESULTS_FILE } from './results';
 
 /**

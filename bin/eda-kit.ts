@@ -1,27 +1,32 @@
-#!/usr/bin/env -S npx tsx
+#!/usr/bin/env node
 /**
  * Operations on deployed or local pipelines: `eda-kit redrive` and `eda-kit replay`. Against AWS with the usual
  * credential chain; against the local cloud (`npm start -- --serve`) with `--local`, where queues may also be
- * named by their logical ID.
+ * named by their logical ID (read from `.local/endpoints.json` in the current folder).
+ *
+ * It ships in the package compiled to JavaScript, without local/: it imports only ops/, the contract and runtime
+ * dependencies.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, InvalidArgumentError } from 'commander';
-import { wholeNumber } from '../local/cli-args';
-import { emulatorClients } from '../local/emulators';
+import { wholeNumber } from '../ops/cli-args';
+import { type EmulatorEndpoints, emulatorClients } from '../ops/endpoint-clients';
 import { redrive } from '../ops/redrive';
 import { replay } from '../ops/replay';
 
+/** What `npm start -- --serve` writes to `.local/endpoints.json`. */
 interface Served {
-  endpoints: { sqs: string; kinesis: string; dynamodb: string };
+  endpoints: EmulatorEndpoints;
   resources: Record<string, Record<string, { ref: string; attributes: Record<string, string> }>>;
 }
 
 function clients(local: boolean): { sqs: SQSClient; kinesis: KinesisClient; served?: Served } {
   if (!local) return { sqs: new SQSClient({}), kinesis: new KinesisClient({}) };
-  const file = path.resolve('.local', 'endpoints.json');
+  // The project the operator stands in, not this file's folder (which is inside node_modules once installed).
+  const file = path.resolve(process.cwd(), '.local', 'endpoints.json');
   let served: Served;
   try {
     served = JSON.parse(readFileSync(file, 'utf8'));
@@ -57,6 +62,12 @@ program
   .requiredOption('--to <queue>', 'the source queue (URL, or logical ID with --local)')
   .option('--dry-run', 'list and count by reason; move nothing', false)
   .option('--max <n>', 'move at most n messages', wholeNumber)
+  .option(
+    '--dry-run-visibility-timeout <seconds>',
+    'with --dry-run: how long each counted message stays hidden (a large queue counts more completely with more)',
+    wholeNumber,
+    5,
+  )
   .option('--poll-and-send', 'do not use StartMessageMoveTask', false)
   .option('--local', 'use the local cloud of npm start -- --serve', false)
   .action(async (options) => {
@@ -65,6 +76,7 @@ program
       deadLetterQueueUrl: queueUrl(options.dlq, served),
       sourceQueueUrl: queueUrl(options.to, served),
       dryRun: options.dryRun,
+      dryRunVisibilityTimeoutSeconds: options.dryRunVisibilityTimeout,
       max: options.max,
       pollAndSend: options.pollAndSend,
     });

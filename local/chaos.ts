@@ -4,10 +4,12 @@ import type { _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
 import { GetQueueAttributesCommand, type QueueAttributeName } from '@aws-sdk/client-sqs';
 import Table from 'cli-table3';
 import { Command } from 'commander';
+import { CONSUMER_ENVIRONMENT, RECORD_METRIC_NAMES } from '../contract';
+import { ratio, wholeNumber } from '../ops/cli-args';
+import { emulatorClients } from '../ops/endpoint-clients';
 import { redrive } from '../ops/redrive';
 import { type KinesisBatchInfo, replay } from '../ops/replay';
-import { ratio, wholeNumber } from './cli-args';
-import { emulatorClients, spawnEmulators } from './emulators';
+import { spawnEmulators } from './emulators';
 import { startFaultyProxy } from './faulty-proxy';
 import { KinesisPoller } from './kinesis-poller';
 import { LocalCloud, pollerFaults } from './local-cloud';
@@ -24,7 +26,10 @@ export interface FaultRates {
   readonly throw: number;
   /** The execution environment dies in the middle of an invocation. */
   readonly kill: number;
-  /** The environment dies exactly after an effect and before its idempotency record. */
+  /**
+   * The environment dies right after a conditional write: between an effect and its idempotency record, or between
+   * a pin and its effect.
+   */
   readonly killAfterEffect: number;
   /** The function runs past its timeout (and is killed). */
   readonly hang: number;
@@ -36,7 +41,14 @@ export interface FaultRates {
 
 /** A chaos run's result: the workload's report plus the faults injected and what recovery took. */
 export interface ChaosReport extends WorkloadReport {
+  /** Faults injected, by kind: the environments' (`throw`, `kill`, ...), `dynamodb:<error>`, `poller:<service>`. */
   readonly faults: Record<string, number>;
+  /**
+   * Second copies of dead letters, over every consumer (`dlq - dlqDistinct`): an environment killed between sending
+   * a dead letter and marking it sent leaves one, by design. At most the environments killed (`kill`,
+   * `killAfterEffect`, `hang`).
+   */
+  readonly extraDeadLetterCopies: number;
   readonly retries: number;
   readonly recoveryRounds: number;
   readonly redriven: number;
@@ -121,20 +133,21 @@ export async function runChaos(options: {
         );
         // A dead letter in flight was taken by a replay that failed: it comes back after its visibility timeout.
         const deadLetterQueues = [...QUEUE_SOURCES.map(([consumer]) => consumer), ...STREAM_CONSUMERS].map(
-          (consumer) => cloud.function(consumer).runtime.config.environment.DEAD_LETTER_QUEUE_URL,
+          (consumer) => cloud.function(consumer).runtime.config.environment[CONSUMER_ENVIRONMENT.deadLetterQueueUrl],
         );
         for (recoveryRounds = 0; recoveryRounds < 8; recoveryRounds++) {
           if (!(await waitForIdle(cloud, clients.sqs, { sourceQueues, deadLetterQueues }, metrics, 180_000)))
             say('The pipeline did not come to rest within 180 s; recovering what is there.');
           let moved = 0;
           for (const [consumer, source] of QUEUE_SOURCES) {
-            const deadLetterQueueUrl = cloud.function(consumer).runtime.config.environment.DEAD_LETTER_QUEUE_URL;
+            const deadLetterQueueUrl =
+              cloud.function(consumer).runtime.config.environment[CONSUMER_ENVIRONMENT.deadLetterQueueUrl];
             const sourceQueueUrl = cloud.function('order-api').runtime.config.environment[source];
             moved += (await redriveOnlyPlatformMoves(clients.sqs, deadLetterQueueUrl, sourceQueueUrl)).moved;
           }
           for (const consumer of STREAM_CONSUMERS) {
             const { runtime } = cloud.function(consumer);
-            const failureQueueUrl = runtime.config.environment.DEAD_LETTER_QUEUE_URL;
+            const failureQueueUrl = runtime.config.environment[CONSUMER_ENVIRONMENT.deadLetterQueueUrl];
             // Re-invoke the one consumer that gave up, with the records read back from the stream.
             const result = await replay(clients.sqs, clients.kinesis, {
               failureQueueUrl,
@@ -170,9 +183,16 @@ export async function runChaos(options: {
         }
       },
     });
-    const retries = [...labels.values()].reduce((sum, label) => sum + metrics.sum(label, 'FailedRecords'), 0);
+    const retries = [...labels.values()].reduce(
+      (sum, label) => sum + metrics.sum(label, RECORD_METRIC_NAMES.failed),
+      0,
+    );
     return {
       ...report,
+      extraDeadLetterCopies: Object.values(report.consumers).reduce(
+        (sum, consumer) => sum + consumer.dlq - consumer.dlqDistinct,
+        0,
+      ),
       faults: {
         ...faults,
         ...Object.fromEntries(
@@ -333,7 +353,11 @@ async function main(): Promise<void> {
     ...Object.entries(report.faults).map(([kind, count]) => [`faults: ${kind}`, String(count)]),
     ['retries (failed record attempts)', String(report.retries)],
     ['recovered by redrive / replay', `${report.redriven} in ${report.recoveryRounds} round(s)`],
-    ['DLQ entries (invalid events)', String(Object.values(report.consumers).reduce((sum, c) => sum + c.dlq, 0))],
+    [
+      'DLQ entries (invalid events)',
+      String(Object.values(report.consumers).reduce((sum, consumer) => sum + consumer.dlqDistinct, 0)),
+    ],
+    ['DLQ second copies (killed between send and mark)', String(report.extraDeadLetterCopies)],
     ['lost', String(report.lost)],
     ['duplicated effects', String(report.duplicatedEffects)],
   );

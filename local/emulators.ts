@@ -5,23 +5,19 @@ import * as path from 'node:path';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
-  DynamoDBClient,
+  type DynamoDBClient,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { CreateStreamCommand, KinesisClient, waitUntilStreamExists } from '@aws-sdk/client-kinesis';
-import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { CreateStreamCommand, type KinesisClient, waitUntilStreamExists } from '@aws-sdk/client-kinesis';
+import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
 import { createSqsServer } from 'local-aws-sqs';
+import { type EmulatorEndpoints, LOCAL_CREDENTIALS, LOCAL_REGION } from '../ops/endpoint-clients';
 import { compiledScript } from './compiled';
 
-/** Where the emulators listen. */
-export interface EmulatorEndpoints {
-  readonly dynamodb: string;
-  readonly sqs: string;
-  readonly kinesis: string;
-}
+// The clients and the endpoints' shape live in ops/ (the `eda-kit` CLI, which ships without local/, uses them too).
+export { type EmulatorEndpoints, emulatorClients, LOCAL_CREDENTIALS, LOCAL_REGION } from '../ops/endpoint-clients';
 
 /** Running emulators and a way to stop them. */
 export interface Emulators {
@@ -38,9 +34,6 @@ interface Listener {
 }
 
 const HOST = '127.0.0.1';
-/** Fake credentials: the emulators accept any. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
-export const LOCAL_REGION = 'us-east-1';
 /** The account in every local queue URL and ARN. */
 export const LOCAL_ACCOUNT_ID = '000000000000';
 
@@ -177,16 +170,6 @@ export function useEmulatorEnvironment(endpoints: EmulatorEndpoints): void {
     AWS_REGION: LOCAL_REGION,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
-}
-
-/** SDK clients for the emulators (Kinesis needs the HTTP/1.1 handler: kinesalite does not speak HTTP/2). */
-export function emulatorClients(endpoints: EmulatorEndpoints) {
-  const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-  return {
-    dynamodb: new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb }),
-    sqs: new SQSClient({ ...common, endpoint: endpoints.sqs }),
-    kinesis: new KinesisClient({ ...common, endpoint: endpoints.kinesis, requestHandler: new NodeHttpHandler() }),
-  };
 }
 
 /** Creates an on-demand table with a string partition key (and optionally a number sort key). */

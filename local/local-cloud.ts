@@ -1,12 +1,8 @@
 import * as path from 'node:path';
+import { CONSUMER_ENVIRONMENT } from '../contract';
+import { type EmulatorEndpoints, emulatorClients, LOCAL_CREDENTIALS } from '../ops/endpoint-clients';
 import { readAssembly, type TemplateResource } from './assembly';
-import {
-  type EmulatorEndpoints,
-  type Emulators,
-  emulatorClients,
-  LOCAL_CREDENTIALS,
-  spawnEmulators,
-} from './emulators';
+import { type Emulators, spawnEmulators } from './emulators';
 import { type FunctionOutput, FunctionRuntime } from './function-runtime';
 import { LOCAL_REGION, type LocalResource } from './intrinsics';
 import { type KinesisMappingConfig, KinesisPoller } from './kinesis-poller';
@@ -239,7 +235,7 @@ function functionConfig(
   }
   return {
     name: local.ref,
-    label: String(variables.POWERTOOLS_SERVICE_NAME ?? logicalId),
+    label: String(variables[CONSUMER_ENVIRONMENT.serviceName] ?? logicalId),
     codeDir: path.resolve(options.assemblyDir, assetPath),
     handler: String(props.Handler ?? 'index.handler'),
     timeoutSeconds: Math.min(Number(props.Timeout ?? 3), options.maxFunctionTimeoutSeconds ?? Number.POSITIVE_INFINITY),
@@ -258,7 +254,7 @@ function functionConfig(
       AWS_ENDPOINT_URL_KINESIS: endpoints.kinesis,
       // The function runs on this machine's Node.js, not the runtime's: the SDK's warning about it is noise here.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      ...options.functionEnvironment?.(String(variables.POWERTOOLS_SERVICE_NAME ?? logicalId)),
+      ...options.functionEnvironment?.(String(variables[CONSUMER_ENVIRONMENT.serviceName] ?? logicalId)),
     },
   };
 }

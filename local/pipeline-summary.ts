@@ -1,3 +1,4 @@
+import { CONSUMER_ENVIRONMENT } from '../contract';
 import { type AssemblyStack, allReferencedLogicalIds, constructPath, referencedLogicalId } from './assembly';
 
 /** One event source mapping of a synthesized stack, described for a person. */
@@ -40,7 +41,7 @@ export function summarizePipelines(stacks: AssemblyStack[]): PipelineSummary[] {
       const source = sourceId ? resources[sourceId] : undefined;
       const environment = (fn?.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
         ?.Variables;
-      const serviceName = environment?.POWERTOOLS_SERVICE_NAME;
+      const serviceName = environment?.[CONSUMER_ENVIRONMENT.serviceName];
       const window = props.MaximumBatchingWindowInSeconds ? `, window ${props.MaximumBatchingWindowInSeconds} s` : '';
 
       if (source?.Type === 'AWS::SQS::Queue') {

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { MultiBar, Presets } from 'cli-progress';
 import Table from 'cli-table3';
 import { Command } from 'commander';
-import { ratio, wholeNumberFrom } from './cli-args';
+import { RECORD_METRIC_NAMES } from '../contract';
+import { ratio, wholeNumberFrom } from '../ops/cli-args';
 import { spawnEmulators } from './emulators';
 import type { FunctionOutput } from './function-runtime';
 import { LocalCloud } from './local-cloud';
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
   const onOutput = (output: FunctionOutput) => {
     const label = labels.get(output.functionName) ?? output.functionName;
     metrics.collect(output, label);
-    if (firstProcessed === undefined && metrics.sum(label, 'ProcessedRecords') > 0) {
+    if (firstProcessed === undefined && metrics.sum(label, RECORD_METRIC_NAMES.processed) > 0) {
       firstProcessed = Date.now();
       say(`First event processed (${label}).`);
     }
@@ -181,7 +182,8 @@ function printReport(report: WorkloadReport, firstEventSeconds: number | undefin
       consumer.processed,
       consumer.duplicates,
       `${consumer.effects} / ${consumer.expectedEffects}`,
-      `${consumer.dlq} / ${consumer.expectedDlq}`,
+      // A second copy of a dead letter (an environment died between sending and marking it) is shown apart.
+      `${consumer.dlqDistinct} / ${consumer.expectedDlq}${consumer.dlq > consumer.dlqDistinct ? ` (+${consumer.dlq - consumer.dlqDistinct} copies)` : ''}`,
       consumer.latencyMs.p50 === undefined ? '-' : `${Math.round(consumer.latencyMs.p50)} ms`,
       consumer.latencyMs.p99 === undefined ? '-' : `${Math.round(consumer.latencyMs.p99)} ms`,
     ]);

@@ -1,13 +1,10 @@
 import { type DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { PutRecordCommand } from '@aws-sdk/client-kinesis';
-import {
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { emulatorClients } from './emulators';
+import { CONSUMER_ENVIRONMENT, RECORD_METRIC_NAMES } from '../contract';
+import { deadLetterIdentity, deadLetterReason, isKitDeadLetter, listMessages } from '../ops/dead-letters';
+import { emulatorClients } from '../ops/endpoint-clients';
 import type { LocalCloud } from './local-cloud';
 import type { MetricsCollector } from './metrics-collector';
 import { mulberry32 } from './seeded-random';
@@ -37,7 +34,15 @@ export interface WorkloadOptions {
 export interface ConsumerReport {
   readonly processed: number;
   readonly duplicates: number;
+  /** Messages in the consumer's dead-letter or failure queue, copies included. */
   readonly dlq: number;
+  /**
+   * Distinct records among them (by the kit's source ARN and record ID; a platform's move by its own identity). An
+   * execution environment that dies between sending a dead letter and marking it sent leaves a second copy of that
+   * dead letter: `dlq - dlqDistinct` such copies, by design (a record is never lost).
+   */
+  readonly dlqDistinct: number;
+  /** Distinct records the queue should hold: the invalid events sent to this consumer. */
   readonly expectedDlq: number;
   readonly effects: number;
   readonly expectedEffects: number;
@@ -166,9 +171,9 @@ export async function runWorkload(
   // Wait until every consumer has handled every record sent to it (the EMF counts its functions print: scanning
   // the tables while they fill would cost the emulators more than the consumers), or nothing has moved for a while.
   const handled = (label: string) =>
-    metrics.sum(label, 'ProcessedRecords') +
-    metrics.sum(label, 'DuplicateRecords') +
-    metrics.sum(label, 'InvalidRecords');
+    metrics.sum(label, RECORD_METRIC_NAMES.processed) +
+    metrics.sum(label, RECORD_METRIC_NAMES.duplicate) +
+    metrics.sum(label, RECORD_METRIC_NAMES.invalid);
   const delivered: Record<string, number> = {
     'order-processor': accepted + expected.invalid.orders,
     'notification-sender': accepted + expected.invalid.notifications,
@@ -218,7 +223,8 @@ export async function runWorkload(
     'audit-log-writer': expected.invalid.stream,
     'analytics-aggregator': expected.invalid.stream,
   };
-  for (const label of [...QUEUE_CONSUMERS, ...STREAM_CONSUMERS]) tally(dlqs.counts[label] ?? 0, expectedDlq[label]);
+  // A second copy of a dead letter is not a second effect: each record's dead letter is judged once.
+  for (const label of [...QUEUE_CONSUMERS, ...STREAM_CONSUMERS]) tally(dlqs.distinct[label] ?? 0, expectedDlq[label]);
 
   const effectsOf: Record<string, [number, number]> = {
     'order-processor': [effects.orders, orders.length],
@@ -231,13 +237,17 @@ export async function runWorkload(
     [...QUEUE_CONSUMERS, ...STREAM_CONSUMERS].map((label) => [
       label,
       {
-        processed: metrics.sum(label, 'ProcessedRecords'),
-        duplicates: metrics.sum(label, 'DuplicateRecords'),
+        processed: metrics.sum(label, RECORD_METRIC_NAMES.processed),
+        duplicates: metrics.sum(label, RECORD_METRIC_NAMES.duplicate),
         dlq: dlqs.counts[label] ?? 0,
+        dlqDistinct: dlqs.distinct[label] ?? 0,
         expectedDlq: expectedDlq[label],
         effects: effectsOf[label][0],
         expectedEffects: effectsOf[label][1],
-        latencyMs: { p50: metrics.percentile(label, 'RecordAge', 50), p99: metrics.percentile(label, 'RecordAge', 99) },
+        latencyMs: {
+          p50: metrics.percentile(label, RECORD_METRIC_NAMES.recordAge, 50),
+          p99: metrics.percentile(label, RECORD_METRIC_NAMES.recordAge, 99),
+        },
       },
     ]),
   );
@@ -252,7 +262,10 @@ export async function runWorkload(
     seconds,
     publishSeconds,
     ordersPerSecond: orders.length / seconds,
-    latencyMs: { p50: metrics.percentileOfAll('RecordAge', 50), p99: metrics.percentileOfAll('RecordAge', 99) },
+    latencyMs: {
+      p50: metrics.percentileOfAll(RECORD_METRIC_NAMES.recordAge, 50),
+      p99: metrics.percentileOfAll(RECORD_METRIC_NAMES.recordAge, 99),
+    },
     deadLetterReasons: dlqs.reasons,
     consumers,
   };
@@ -307,7 +320,7 @@ export async function readEffects(
   for (const label of [...QUEUE_CONSUMERS, ...STREAM_CONSUMERS]) {
     const { Attributes } = await sqs.send(
       new GetQueueAttributesCommand({
-        QueueUrl: env(label).DEAD_LETTER_QUEUE_URL,
+        QueueUrl: env(label)[CONSUMER_ENVIRONMENT.deadLetterQueueUrl],
         AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
       }),
     );
@@ -343,31 +356,27 @@ function difference(after: Effects, before: Effects): Effects {
   };
 }
 
-/** Counts each consumer's dead letters (the kit's, by reason; the platform's, as `platform:<condition>`). */
+/**
+ * Counts each consumer's dead letters, copies included and as distinct records, and the kit's by reason (the
+ * platform's as `platform:<condition>`). Each message is read once, however long the reading takes.
+ */
 async function deadLetterCounts(sqs: SQSClient, cloud: LocalCloud) {
   const counts: Record<string, number> = {};
+  const distinct: Record<string, number> = {};
   const reasons: Record<string, number> = {};
   for (const label of [...QUEUE_CONSUMERS, ...STREAM_CONSUMERS]) {
-    const queueUrl = cloud.function(label).runtime.config.environment.DEAD_LETTER_QUEUE_URL;
-    for (;;) {
-      const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: 10,
-          MessageAttributeNames: ['All'],
-          VisibilityTimeout: 5,
-        }),
-      );
-      if (Messages.length === 0) break;
-      for (const message of Messages) {
-        counts[label] = (counts[label] ?? 0) + 1;
-        const error = message.MessageAttributes?.['eda-kit.error']?.StringValue;
-        const reason = error ? `${label}: ${error}` : `${label}: platform:${platformCondition(message.Body)}`;
-        reasons[reason] = (reasons[reason] ?? 0) + 1;
-      }
+    const queueUrl = cloud.function(label).runtime.config.environment[CONSUMER_ENVIRONMENT.deadLetterQueueUrl];
+    const messages = await listMessages(sqs, queueUrl);
+    counts[label] = messages.length;
+    distinct[label] = new Set(messages.map(deadLetterIdentity)).size;
+    for (const message of messages) {
+      const reason = isKitDeadLetter(message)
+        ? `${label}: ${deadLetterReason(message)}`
+        : `${label}: platform:${platformCondition(message.Body)}`;
+      reasons[reason] = (reasons[reason] ?? 0) + 1;
     }
   }
-  return { counts, reasons };
+  return { counts, distinct, reasons };
 }
 
 /** The condition of a Kinesis on-failure record, or `redrive` for a message SQS moved after maxReceiveCount. */

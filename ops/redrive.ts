@@ -9,13 +9,17 @@ import {
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
+import { deadLetterReason, isKitAttribute, isKitDeadLetter, listMessages } from './dead-letters';
 
 /** What a redrive did, or (dry run) would do. */
 export interface RedriveResult {
   /** `move-task` when SQS moves the messages itself (StartMessageMoveTask); `poll-and-send` otherwise. */
   readonly method: 'move-task' | 'poll-and-send' | 'dry-run';
   readonly moved: number;
-  /** Messages by reason (the kit's `eda-kit.error` attribute; `redriven by SQS` for the platform's own). */
+  /**
+   * Messages by reason (the kit's `eda-kit.error` attribute; `redriven by SQS` for the platform's own). A dry run
+   * counts each message once, however long it takes to read the queue.
+   */
   readonly byReason: Record<string, number>;
   readonly taskHandle?: string;
 }
@@ -26,6 +30,15 @@ export interface RedriveOptions {
   readonly sourceQueueUrl: string;
   /** List and count, move nothing. */
   readonly dryRun?: boolean;
+  /**
+   * How long a dry run leaves each message it counted hidden, in seconds (from 0 to 43,200). Each message is
+   * counted once; a queue that takes longer than this to read through shows its first messages again, and the
+   * count ends at a receive that returns only those: a large queue counts more completely with a larger value.
+   *
+   * @see listMessages
+   * @default 5
+   */
+  readonly dryRunVisibilityTimeoutSeconds?: number;
   /** At most this many messages (poll-and-send and dry run). */
   readonly max?: number;
   /** Skip StartMessageMoveTask and poll-and-send (for emulators without it). */
@@ -36,8 +49,6 @@ export interface RedriveOptions {
    */
   readonly onlyPlatformMoves?: boolean;
 }
-
-const KIT_ATTRIBUTE = /^eda-kit\./;
 
 /**
  * Moves messages from a dead-letter queue back to its source queue: with SQS's own StartMessageMoveTask where the
@@ -84,7 +95,7 @@ export async function redrive(sqs: SQSClient, options: RedriveOptions): Promise<
     if (Messages.length === 0) break;
     const allSeen = Messages.every((message) => leftAlone.has(message.MessageId as string));
     for (const message of Messages) {
-      if (options.onlyPlatformMoves && message.MessageAttributes?.['eda-kit.error']) {
+      if (options.onlyPlatformMoves && isKitDeadLetter(message)) {
         // Left where it is, and visible again at once (this receive hid it).
         leftAlone.add(message.MessageId as string);
         await sqs.send(
@@ -110,7 +121,7 @@ export async function redrive(sqs: SQSClient, options: RedriveOptions): Promise<
       await sqs.send(
         new DeleteMessageCommand({ QueueUrl: options.deadLetterQueueUrl, ReceiptHandle: message.ReceiptHandle }),
       );
-      const reason = reasonOf(message);
+      const reason = deadLetterReason(message);
       byReason[reason] = (byReason[reason] ?? 0) + 1;
       moved++;
     }
@@ -120,34 +131,21 @@ export async function redrive(sqs: SQSClient, options: RedriveOptions): Promise<
 }
 
 async function countByReason(sqs: SQSClient, options: RedriveOptions): Promise<Record<string, number>> {
-  // Each message is received once and left invisible for a few seconds; nothing is deleted.
+  // Nothing is deleted: each message is listed once and shows again after the visibility timeout.
+  const messages = await listMessages(sqs, options.deadLetterQueueUrl, {
+    visibilityTimeoutSeconds: options.dryRunVisibilityTimeoutSeconds ?? 5,
+    max: options.max,
+  });
   const byReason: Record<string, number> = {};
-  let seen = 0;
-  while (options.max === undefined || seen < options.max) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: options.deadLetterQueueUrl,
-        MaxNumberOfMessages: 10,
-        MessageAttributeNames: ['All'],
-        VisibilityTimeout: 5,
-      }),
-    );
-    if (Messages.length === 0) break;
-    for (const message of Messages) {
-      const reason = reasonOf(message);
-      byReason[reason] = (byReason[reason] ?? 0) + 1;
-      seen++;
-    }
+  for (const message of messages) {
+    const reason = deadLetterReason(message);
+    byReason[reason] = (byReason[reason] ?? 0) + 1;
   }
   return byReason;
 }
 
-function reasonOf(message: Message): string {
-  return message.MessageAttributes?.['eda-kit.error']?.StringValue ?? 'redriven by SQS';
-}
-
 function ownAttributes(message: Message): Record<string, MessageAttributeValue> | undefined {
-  const own = Object.entries(message.MessageAttributes ?? {}).filter(([name]) => !KIT_ATTRIBUTE.test(name));
+  const own = Object.entries(message.MessageAttributes ?? {}).filter(([name]) => !isKitAttribute(name));
   return own.length > 0 ? Object.fromEntries(own) : undefined;
 }
 

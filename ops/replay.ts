@@ -92,7 +92,7 @@ export async function replay(sqs: SQSClient, kinesis: KinesisClient, options: Re
       for (const message of fresh) {
         seen.add(message.MessageId as string);
         held.set(message.MessageId as string, message.ReceiptHandle as string);
-        const info = batchInfo(message.Body);
+        const info = kinesisBatchInfo(message.Body);
         if (!info) {
           result.skipped++;
           continue;
@@ -140,7 +140,8 @@ export async function replay(sqs: SQSClient, kinesis: KinesisClient, options: Re
   }
 }
 
-function batchInfo(body: string | undefined): KinesisBatchInfo | undefined {
+/** The batch a Kinesis event source's on-failure record locates, or undefined when `body` is not one. */
+export function kinesisBatchInfo(body: string | undefined): KinesisBatchInfo | undefined {
   try {
     return (JSON.parse(body ?? '') as { KinesisBatchInfo?: KinesisBatchInfo }).KinesisBatchInfo;
   } catch {

@@ -45,7 +45,8 @@ beforeAll(async () => {
   await synthesize(projectDir, assemblyDir, 'node --import tsx test/fixtures/local-app/app.ts');
   cloud = await LocalCloud.start({ assemblyDir, onOutput: (output) => outputs.push(output) });
   clients = emulatorClients(cloud.endpoints);
-}, 60_000);
+  // The run's hookTimeout (120 s): synth and a cold local cloud beside the chaos test's took over 60 s on 2 busy cores.
+});
 
 afterAll(async () => {
   await cloud?.stop();

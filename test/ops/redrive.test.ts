@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GetQueueAttributesCommand, type Message, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { expect, test } from 'vitest';
-import { createQueue, emulatorClients } from '../../local/emulators';
+import { createQueue } from '../../local/emulators';
+import { emulatorClients } from '../../ops/endpoint-clients';
 import { redrive } from '../../ops/redrive';
 import { receiveAll as receiveAllMessages } from '../helpers/reference';
 
-const { sqs } = emulatorClients({
+const endpoints = {
   dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
   sqs: process.env.AWS_ENDPOINT_URL_SQS as string,
   kinesis: process.env.AWS_ENDPOINT_URL_KINESIS as string,
-});
+};
+const { sqs } = emulatorClients(endpoints);
 
 const receiveAll = (queueUrl: string) => receiveAllMessages(sqs, queueUrl);
 
@@ -46,6 +49,32 @@ test('GIVEN a dead-letter queue THEN a dry run counts its messages by reason and
 
   const result = await redrive(sqs, { ...queues, dryRun: true });
 
+  expect(result).toEqual({ method: 'dry-run', moved: 0, byReason: { SchemaViolationError: 2, 'redriven by SQS': 1 } });
+  expect(await receiveAll(queues.sourceQueueUrl)).toEqual([]);
+});
+
+test('GIVEN a dead-letter queue read slower than the visibility timeout THEN a dry run counts each message once', async () => {
+  // Prepare: a reader that waits past the 1 s visibility timeout before every receive, so what it counted shows
+  // again in the queue while it is still counting (a large DLQ read over a slow link does this).
+  const queues = await queuePair();
+  const slow = emulatorClients(endpoints).sqs;
+  const received: string[] = [];
+  slow.middlewareStack.add(
+    (next: any, context: any) => async (args: any) => {
+      if (context.commandName !== 'ReceiveMessageCommand') return next(args);
+      await sleep(1_500);
+      const result = await next(args);
+      for (const message of result.output.Messages ?? []) received.push(message.MessageId);
+      return result;
+    },
+    { step: 'initialize', name: 'slowReader' },
+  );
+
+  // Act (`max` only bounds a count that would never end)
+  const result = await redrive(slow, { ...queues, dryRun: true, dryRunVisibilityTimeoutSeconds: 1, max: 12 });
+
+  // Assess: the messages did come back, and each was counted once.
+  expect(received.length).toBeGreaterThan(new Set(received).size);
   expect(result).toEqual({ method: 'dry-run', moved: 0, byReason: { SchemaViolationError: 2, 'redriven by SQS': 1 } });
   expect(await receiveAll(queues.sourceQueueUrl)).toEqual([]);
 });

@@ -1,9 +1,11 @@
-import { InvalidArgumentError } from 'commander';
-
 /**
- * Parsers of command-line values shared by the project's commands (`npm start`, `npm run chaos`, `npm run bench`,
- * `eda-kit`): a bad value is a one-line error naming what was expected, and the command exits 2.
+ * Parsers of command-line values shared by the project's commands (`eda-kit`, `npm start`, `npm run chaos`,
+ * `npm run bench`): a bad value is a one-line error naming what was expected, and the command exits 2. They live in
+ * ops/ because `eda-kit` ships in the package and local/ does not.
+ *
+ * @module
  */
+import { InvalidArgumentError } from 'commander';
 
 /** A whole number of `min` or more. */
 export function wholeNumberFrom(min: number): (value: string) => number {

@@ -1,0 +1,38 @@
+/**
+ * SDK clients for services at endpoints of one's own: the emulators of the local cloud (`npm start -- --serve`
+ * writes them to `.local/endpoints.json`, where `eda-kit --local` reads them). In ops/ because `eda-kit` ships in
+ * the package and local/ does not; the local cloud imports them from here.
+ *
+ * @module
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+/** Where each emulated service listens. */
+export interface EmulatorEndpoints {
+  readonly dynamodb: string;
+  readonly sqs: string;
+  readonly kinesis: string;
+}
+
+/** Fake credentials: the emulators accept any. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+/** The region of every local resource. */
+export const LOCAL_REGION = 'us-east-1';
+
+/** SDK clients for the emulators (Kinesis needs the HTTP/1.1 handler: kinesalite does not speak HTTP/2). */
+export function emulatorClients(endpoints: EmulatorEndpoints): {
+  dynamodb: DynamoDBClient;
+  sqs: SQSClient;
+  kinesis: KinesisClient;
+} {
+  const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  return {
+    dynamodb: new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb }),
+    sqs: new SQSClient({ ...common, endpoint: endpoints.sqs }),
+    kinesis: new KinesisClient({ ...common, endpoint: endpoints.kinesis, requestHandler: new NodeHttpHandler() }),
+  };
+}

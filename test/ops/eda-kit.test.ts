@@ -1,0 +1,146 @@
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { buildSync } from 'esbuild';
+import { expect, test } from 'vitest';
+import { DEAD_LETTER_ATTRIBUTES } from '../../contract';
+import { createQueue } from '../../local/emulators';
+import { emulatorClients } from '../../ops/endpoint-clients';
+
+const projectDir = path.resolve(__dirname, '..', '..');
+const cli = path.join(projectDir, 'bin', 'eda-kit.ts');
+const tsx = path.join(projectDir, 'node_modules', '.bin', 'tsx');
+const endpoints = {
+  dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
+  sqs: process.env.AWS_ENDPOINT_URL_SQS as string,
+  kinesis: process.env.AWS_ENDPOINT_URL_KINESIS as string,
+};
+
+/** What the package ships `eda-kit` with: its runtime dependencies. */
+const RUNTIME_PACKAGES = [
+  '@aws-sdk/client-sqs',
+  '@aws-sdk/client-kinesis',
+  '@aws-sdk/client-dynamodb',
+  '@smithy/node-http-handler',
+  'commander',
+];
+
+/** Runs `eda-kit` in `cwd`, as an operator would from a project folder. */
+function edaKit(cwd: string, ...args: string[]) {
+  return spawnSync(tsx, [cli, ...args], { cwd, encoding: 'utf8' });
+}
+
+test('GIVEN the package ships bin/eda-kit.ts and ops/ without local/ THEN they import only ops/, the contract and runtime dependencies', () => {
+  // Prepare: every module `eda-kit` and ops/ load, as a bundler follows them.
+  const entryPoints = [
+    cli,
+    ...readdirSync(path.join(projectDir, 'ops'))
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => path.join(projectDir, 'ops', file)),
+  ];
+
+  // Act
+  const { metafile } = buildSync({
+    entryPoints,
+    absWorkingDir: projectDir,
+    bundle: true,
+    platform: 'node',
+    packages: 'external',
+    write: false,
+    metafile: true,
+    outdir: 'out',
+    logLevel: 'silent',
+  });
+
+  // Assess
+  const files = Object.keys(metafile.inputs);
+  expect(files.filter((file) => !/^(bin\/eda-kit\.ts|ops\/[^/]+\.ts|contract\/index\.ts)$/.test(file))).toEqual([]);
+  const packages = new Set(
+    Object.values(metafile.outputs)
+      .flatMap((output) => output.imports)
+      .filter((imported) => imported.external)
+      .map((imported) =>
+        imported.path
+          .split('/')
+          .slice(0, imported.path.startsWith('@') ? 2 : 1)
+          .join('/'),
+      ),
+  );
+  const builtins = new Set([...builtinModules, ...builtinModules.map((name) => `node:${name}`)]);
+  expect([...packages].filter((name) => !builtins.has(name) && !RUNTIME_PACKAGES.includes(name))).toEqual([]);
+});
+
+test('GIVEN --local in a folder without a running local cloud THEN eda-kit names the file it looked for there and exits 2', () => {
+  const cwd = mkdtempSync(path.join(tmpdir(), 'eda-kit-'));
+
+  const result = edaKit(cwd, 'redrive', '--dlq', 'Dlq', '--to', 'Source', '--dry-run', '--local');
+
+  expect(result.status).toBe(2);
+  expect(result.stderr.trim()).toBe(
+    `--local needs a running local cloud: no ${path.join(cwd, '.local', 'endpoints.json')} (start one with npm start -- --serve)`,
+  );
+});
+
+test('GIVEN --local in the folder of a served local cloud THEN eda-kit finds its queues by logical ID and counts a dry run', async () => {
+  // Prepare: what `npm start -- --serve` writes, in a project folder of its own, and two dead letters.
+  const { sqs } = emulatorClients(endpoints);
+  const id = randomUUID().slice(0, 8);
+  const deadLetterQueueUrl = await createQueue(sqs, `eda-kit-dlq-${id}`);
+  const sourceQueueUrl = await createQueue(sqs, `eda-kit-source-${id}`);
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: deadLetterQueueUrl,
+      MessageBody: '{"a":1}',
+      MessageAttributes: {
+        [DEAD_LETTER_ATTRIBUTES.error]: { DataType: 'String', StringValue: 'SchemaViolationError' },
+      },
+    }),
+  );
+  await sqs.send(new SendMessageCommand({ QueueUrl: deadLetterQueueUrl, MessageBody: '{"b":2}' }));
+  const cwd = mkdtempSync(path.join(tmpdir(), 'eda-kit-'));
+  mkdirSync(path.join(cwd, '.local'));
+  const queue = (url: string) => ({ ref: url, attributes: { QueueUrl: url } });
+  writeFileSync(
+    path.join(cwd, '.local', 'endpoints.json'),
+    JSON.stringify({
+      region: 'us-east-1',
+      endpoints,
+      resources: { Pipeline: { Dlq: queue(deadLetterQueueUrl), Source: queue(sourceQueueUrl) } },
+    }),
+  );
+
+  // Act
+  const result = edaKit(cwd, 'redrive', '--dlq', 'Dlq', '--to', 'Source', '--dry-run', '--local');
+
+  // Assess
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  expect(JSON.parse(result.stdout)).toEqual({
+    method: 'dry-run',
+    moved: 0,
+    byReason: { SchemaViolationError: 1, 'redriven by SQS': 1 },
+  });
+});
+
+test('GIVEN a bad --dry-run-visibility-timeout THEN eda-kit says why on one line and exits 2', () => {
+  const result = edaKit(
+    projectDir,
+    'redrive',
+    '--dlq',
+    'Dlq',
+    '--to',
+    'Source',
+    '--dry-run',
+    '--dry-run-visibility-timeout',
+    '0',
+  );
+
+  expect(result.status).toBe(2);
+  expect(result.stderr.trim()).toBe(
+    "error: option '--dry-run-visibility-timeout <seconds>' argument '0' is invalid. expected a whole number of 1 or more, got '0'",
+  );
+});
