@@ -2,10 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { wholeNumber } from '../ops/cli-args';
 import { FunctionRuntime, type LocalFunctionConfig } from '../local/function-runtime';
 import { LocalCloud } from '../local/local-cloud';
 import { synthesize } from '../local/synth';
+import { wholeNumber } from '../ops/cli-args';
 import { kinesisEvent, kinesisRecord, orderPlaced, sqsEvent, sqsRecord } from '../test/helpers/records';
 import { type BenchResult, finish, median } from './results';
 

@@ -4,8 +4,8 @@ import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import Table from 'cli-table3';
 import { Command, InvalidArgumentError } from 'commander';
-import { wholeNumber } from '../ops/cli-args';
 import type { WorkloadReport } from '../local/workload';
+import { wholeNumber } from '../ops/cli-args';
 import { type BenchResult, finish, median } from './results';
 
 /**

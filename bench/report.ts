@@ -20,15 +20,17 @@ export interface BenchMachine {
 export interface RenderMarkdownOptions {
   /** Link to the throughput and latency plot, relative to the markdown file. @default - no plot */
   readonly plotPath?: string;
+  /** Whether the table has a note column (bench/RESULTS.md) or not (the compact table of docs/benchmarks.md). @default true */
+  readonly notes?: boolean;
 }
 
-/** The marker before the benchmark section of README.md. */
+/** The marker before the generated benchmark section of a markdown file. */
 export const BENCH_SECTION_START = '<!-- bench:start -->';
-/** The marker after the benchmark section of README.md. */
+/** The marker after the generated benchmark section of a markdown file. */
 export const BENCH_SECTION_END = '<!-- bench:end -->';
 
 const ROOT = path.resolve(__dirname, '..');
-const README_FILE = path.join(ROOT, 'README.md');
+const DOCS_FILE = path.join(ROOT, 'docs', 'benchmarks.md');
 const RESULTS_MARKDOWN_FILE = path.join(__dirname, 'RESULTS.md');
 const PLOT_FILE = path.join(__dirname, 'throughput-latency.svg');
 
@@ -67,12 +69,15 @@ export function renderMarkdown(
   const cpu = machine.cpuModel ? ` (${machine.cpuModel.trim()})` : '';
   const targets = results.filter((result) => result.budget !== undefined);
   const met = targets.filter(withinBudget).length;
+  const notes = options.notes ?? true;
   const lines = [
     `Measured on ${machine.cores} cores${cpu}, Node ${machine.node.replace(/^v/, '')}, ${machine.date}: ` +
       `${met} of ${targets.length} targets met.`,
     '',
-    '| figure | value | baseline | ratio | target | met | note |',
-    '|---|---:|---:|---:|---|---|---|',
+    notes
+      ? '| figure | value | baseline | ratio | target | met | note |'
+      : '| figure | value | baseline | ratio | target | met |',
+    notes ? '|---|---:|---:|---:|---|---|---|' : '|---|---:|---:|---:|---|---|',
     ...results.map((result) =>
       [
         '',
@@ -84,7 +89,7 @@ export function renderMarkdown(
           ? ''
           : cell(`${result.atLeast ? '≥' : '≤'} ${formatQuantity(result.budget, result.unit)}`),
         metCell(result),
-        cell(result.note ?? ''),
+        ...(notes ? [cell(result.note ?? '')] : []),
         '',
       ]
         .join(' | ')
@@ -103,24 +108,33 @@ function occurrences(text: string, marker: string): number[] {
 }
 
 /**
- * Replaces what lies between `<!-- bench:start -->` and `<!-- bench:end -->` in `readmeText` with `markdown`,
- * and leaves the markers and everything outside them as they were. Throws when the markers are missing, repeated
- * or out of order.
+ * Replaces what lies between `<!-- bench:start -->` and `<!-- bench:end -->` in `text` (the markdown file called
+ * `fileName`) with `markdown`, and leaves the markers and everything outside them as they were. Throws when the
+ * markers are missing, repeated or out of order.
  */
-export function updateReadmeSection(readmeText: string, markdown: string): string {
-  const starts = occurrences(readmeText, BENCH_SECTION_START);
-  const ends = occurrences(readmeText, BENCH_SECTION_END);
+export function updateBenchSection(text: string, markdown: string, fileName: string): string {
+  const starts = occurrences(text, BENCH_SECTION_START);
+  const ends = occurrences(text, BENCH_SECTION_END);
   const expected = `expected one ${BENCH_SECTION_START} and one ${BENCH_SECTION_END} after it`;
   if (starts.length !== 1 || ends.length !== 1) {
     throw new Error(
-      `README has ${starts.length} ${BENCH_SECTION_START} and ${ends.length} ${BENCH_SECTION_END} markers: ${expected}`,
+      `${fileName} has ${starts.length} ${BENCH_SECTION_START} and ${ends.length} ${BENCH_SECTION_END} markers: ${expected}`,
     );
   }
   if (ends[0] < starts[0]) {
-    throw new Error(`README has ${BENCH_SECTION_END} before ${BENCH_SECTION_START}: ${expected}`);
+    throw new Error(`${fileName} has ${BENCH_SECTION_END} before ${BENCH_SECTION_START}: ${expected}`);
   }
   // Blank lines around the section so that the table never runs into the HTML comments.
-  return `${readmeText.slice(0, starts[0] + BENCH_SECTION_START.length)}\n\n${markdown.trim()}\n\n${readmeText.slice(ends[0])}`;
+  return `${text.slice(0, starts[0] + BENCH_SECTION_START.length)}\n\n${markdown.trim()}\n\n${text.slice(ends[0])}`;
+}
+
+/** Rewrites the bench section of `file` when it changed, and says so. */
+function rewriteBenchSection(file: string, markdown: string): void {
+  const name = path.relative(ROOT, file);
+  const text = readFileSync(file, 'utf8');
+  const updated = updateBenchSection(text, markdown, name);
+  if (updated !== text) writeFileSync(file, updated);
+  console.log(`${name}: bench section ${updated === text ? 'already up to date' : 'rewritten'}`);
 }
 
 /** Reads bench/results.json, or explains how to make it. */
@@ -136,8 +150,9 @@ function readResults(): BenchResult[] {
 }
 
 /**
- * Writes bench/RESULTS.md and bench/throughput-latency.svg from bench/results.json, and rewrites README.md's bench
- * section when README.md has its markers.
+ * Writes bench/throughput-latency.svg from bench/results.json, and rewrites the generated section of
+ * bench/RESULTS.md (the full table, with notes; the analysis around it is kept) and of docs/benchmarks.md (the
+ * compact table).
  */
 async function main(): Promise<void> {
   const results = readResults();
@@ -162,24 +177,14 @@ async function main(): Promise<void> {
   }
 
   const plotName = path.basename(PLOT_FILE);
-  const section = renderMarkdown(results, machine, { plotPath: plotted ? plotName : undefined });
-  writeFileSync(
+  rewriteBenchSection(
     RESULTS_MARKDOWN_FILE,
-    `# Benchmark results\n\nWritten by \`bench/report.ts\` from \`bench/results.json\`.\n\n${section}`,
+    renderMarkdown(results, machine, { plotPath: plotted ? plotName : undefined }),
   );
-  console.log(`Wrote ${path.relative(ROOT, RESULTS_MARKDOWN_FILE)}`);
-
-  const readme = readFileSync(README_FILE, 'utf8');
-  if (!readme.includes(BENCH_SECTION_START) && !readme.includes(BENCH_SECTION_END)) {
-    console.log(`README.md left as it is: it has no ${BENCH_SECTION_START} ... ${BENCH_SECTION_END} section`);
-    return;
-  }
-  const updated = updateReadmeSection(
-    readme,
-    renderMarkdown(results, machine, { plotPath: plotted ? `bench/${plotName}` : undefined }),
+  rewriteBenchSection(
+    DOCS_FILE,
+    renderMarkdown(results, machine, { plotPath: plotted ? `../bench/${plotName}` : undefined, notes: false }),
   );
-  if (updated !== readme) writeFileSync(README_FILE, updated);
-  console.log(`README.md: bench section ${updated === readme ? 'already up to date' : 'rewritten'}`);
 }
 
 if (require.main === module) {

@@ -6,9 +6,10 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { KinesisStreamEvent, KinesisStreamRecord, SQSEvent, SQSRecord } from 'aws-lambda';
+import { createQueueConsumer, createStreamConsumer, defineEventHandler } from 'cdk-eda-kit/runtime';
 import Table from 'cli-table3';
 import * as v from 'valibot';
-import { createQueueConsumer, createStreamConsumer, defineEventHandler } from '../lambdas/runtime';
+import { CONSUMER_ENVIRONMENT, idempotencyKeyPrefix } from '../contract';
 import { createQueue, createTable, emulatorClients, spawnEmulators, useEmulatorEnvironment } from '../local/emulators';
 import { kinesisEvent, kinesisRecord, lambdaContext, sqsEvent, sqsRecord } from '../test/helpers/records';
 import { type BenchResult, finish, median } from './results';
@@ -48,6 +49,22 @@ function positive(flag: 'latency-ms' | 'batches' | 'runs'): number {
 const TickSchema = v.object({ type: v.literal('Tick'), id: v.string(), key: v.string(), n: v.number() });
 type Tick = v.InferOutput<typeof TickSchema>;
 
+/**
+ * Runs `create` (a consumer factory) under the idempotency key prefix of `consumerName`, set as the constructs set
+ * it: a consumer reads `IDEMPOTENCY_KEY_PREFIX` once, when it is created.
+ */
+function underKeyPrefix<T>(consumerName: string, create: () => T): T {
+  const variable = CONSUMER_ENVIRONMENT.idempotencyKeyPrefix;
+  const before = process.env[variable];
+  process.env[variable] = idempotencyKeyPrefix(consumerName);
+  try {
+    return create();
+  } finally {
+    if (before === undefined) delete process.env[variable];
+    else process.env[variable] = before;
+  }
+}
+
 /** A DynamoDB client that counts requests and, optionally, waits `delayMs` before each one. */
 function instrumentedClient(endpoint: string, delayMs = 0): { client: DynamoDBClient; requests: string[] } {
   const { dynamodb: client } = emulatorClients({ dynamodb: endpoint, sqs: '', kinesis: '' });
@@ -84,22 +101,23 @@ async function main(): Promise<void> {
     const counted = () => {
       const { client, requests } = instrumentedClient(emulators.endpoints.dynamodb);
       let fail = false;
-      const handler = createQueueConsumer({
-        events: {
-          Tick: defineEventHandler({
-            schema: TickSchema,
-            idempotencyKey: 'id',
-            handle: async () => {
-              if (fail) throw new Error('failed on purpose');
-            },
-          }),
-        },
-        name: `requests-${randomUUID()}`,
-        idempotencyTableName: tableName,
-        deadLetterQueueUrl,
-        dynamoDBClient: client,
-        sqsClient: clients.sqs,
-      });
+      const handler = underKeyPrefix(`requests-${randomUUID()}`, () =>
+        createQueueConsumer({
+          events: {
+            Tick: defineEventHandler({
+              schema: TickSchema,
+              idempotencyKey: 'id',
+              handle: async () => {
+                if (fail) throw new Error('failed on purpose');
+              },
+            }),
+          },
+          idempotencyTableName: tableName,
+          deadLetterQueueUrl,
+          dynamoDBClient: client,
+          sqsClient: clients.sqs,
+        }),
+      );
       return { handler, requests, failNext: () => (fail = true) };
     };
     const ticks = (count: number) =>
@@ -125,22 +143,24 @@ async function main(): Promise<void> {
     const duplicateWarm = first.requests.length / BATCH_SIZE;
     // A new execution environment: same function (same key prefix), empty local cache.
     const cold = instrumentedClient(emulators.endpoints.dynamodb);
-    const coldHandler = createQueueConsumer({
-      events: { Tick: defineEventHandler({ schema: TickSchema, idempotencyKey: 'id', handle: async () => {} }) },
-      name: 'requests-cold',
-      idempotencyTableName: tableName,
-      deadLetterQueueUrl,
-      dynamoDBClient: cold.client,
-      sqsClient: clients.sqs,
-    });
+    const coldHandler = underKeyPrefix('requests-cold', () =>
+      createQueueConsumer({
+        events: { Tick: defineEventHandler({ schema: TickSchema, idempotencyKey: 'id', handle: async () => {} }) },
+        idempotencyTableName: tableName,
+        deadLetterQueueUrl,
+        dynamoDBClient: cold.client,
+        sqsClient: clients.sqs,
+      }),
+    );
     const coldEvents = ticks(BATCH_SIZE);
-    const warmup = createQueueConsumer({
-      events: { Tick: defineEventHandler({ schema: TickSchema, idempotencyKey: 'id', handle: async () => {} }) },
-      name: 'requests-cold',
-      idempotencyTableName: tableName,
-      deadLetterQueueUrl,
-      sqsClient: clients.sqs,
-    });
+    const warmup = underKeyPrefix('requests-cold', () =>
+      createQueueConsumer({
+        events: { Tick: defineEventHandler({ schema: TickSchema, idempotencyKey: 'id', handle: async () => {} }) },
+        idempotencyTableName: tableName,
+        deadLetterQueueUrl,
+        sqsClient: clients.sqs,
+      }),
+    );
     await warmup(sqsBatch(coldEvents), lambdaContext());
     await coldHandler(sqsBatch(coldEvents), lambdaContext());
     const duplicateCold = cold.requests.length / BATCH_SIZE;
@@ -410,14 +430,15 @@ async function queueThroughput(
   const effect = (tick: Tick) => writeOnce(client, effectsTable, tick);
   let handle: (event: SQSEvent) => Promise<unknown>;
   if (idempotent) {
-    const consumer = createQueueConsumer({
-      events: { Tick: defineEventHandler({ schema: TickSchema, idempotencyKey: 'id', handle: effect }) },
-      name: `queue-${randomUUID()}`,
-      idempotencyTableName: tableName,
-      deadLetterQueueUrl,
-      dynamoDBClient: client,
-      sqsClient: sqs,
-    });
+    const consumer = underKeyPrefix(`queue-${randomUUID()}`, () =>
+      createQueueConsumer({
+        events: { Tick: defineEventHandler({ schema: TickSchema, idempotencyKey: 'id', handle: effect }) },
+        idempotencyTableName: tableName,
+        deadLetterQueueUrl,
+        dynamoDBClient: client,
+        sqsClient: sqs,
+      }),
+    );
     handle = (event) => consumer(event, lambdaContext());
   } else {
     const processor = new BatchProcessor(EventType.SQS);
@@ -458,16 +479,17 @@ async function streamThroughput(
   const name = `${mode}-${randomUUID()}`;
   let handle: (event: KinesisStreamEvent) => Promise<unknown>;
   if (mode === 'keyOrdered') {
-    const consumer = createStreamConsumer({
-      events: { Tick: defineEventHandler({ schema: TickSchema, idempotencyKey: 'id', handle: effect }) },
-      name,
-      maxConcurrency: PARTITION_KEYS,
-      idempotencyTableName: tableName,
-      deadLetterQueueUrl,
-      dynamoDBClient: client,
-      sqsClient: sqs,
-      useLocalCache: false,
-    });
+    const consumer = underKeyPrefix(name, () =>
+      createStreamConsumer({
+        events: { Tick: defineEventHandler({ schema: TickSchema, idempotencyKey: 'id', handle: effect }) },
+        maxConcurrency: PARTITION_KEYS,
+        idempotencyTableName: tableName,
+        deadLetterQueueUrl,
+        dynamoDBClient: client,
+        sqsClient: sqs,
+        useLocalCache: false,
+      }),
+    );
     handle = (event) => consumer(event, lambdaContext());
   } else {
     // The Powertools documentation's pattern: BatchProcessor + makeIdempotent on the record handler.

@@ -1,5 +1,5 @@
+import { createStreamConsumer, defineEventHandler, putIfAbsent, requireEnv } from 'cdk-eda-kit/runtime';
 import { OrderPlacedSchema } from '../events/order-placed';
-import { createStreamConsumer, defineEventHandler, putIfAbsent, requireEnv } from '../runtime';
 
 const auditLogTable = requireEnv('AUDIT_LOG_TABLE_NAME');
 

@@ -1,5 +1,12 @@
+import {
+  addOnce,
+  createStreamConsumer,
+  defineEventHandler,
+  markerSlot,
+  pinFirst,
+  requireEnv,
+} from 'cdk-eda-kit/runtime';
 import { OrderPlacedSchema } from '../events/order-placed';
-import { addOnce, createStreamConsumer, defineEventHandler, markerSlot, pinFirst, requireEnv } from '../runtime';
 
 const inventoryTable = requireEnv('INVENTORY_TABLE_NAME');
 

@@ -1,5 +1,5 @@
+import { createQueueConsumer, defineEventHandler, requireEnv } from 'cdk-eda-kit/runtime';
 import { OrderPlacedSchema } from '../events/order-placed';
-import { createQueueConsumer, defineEventHandler, requireEnv } from '../runtime';
 import { type MailProvider, RecordingMailProvider } from './mail-provider';
 
 const mail: MailProvider = new RecordingMailProvider(requireEnv('SENT_EMAILS_TABLE_NAME'));

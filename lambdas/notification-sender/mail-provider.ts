@@ -1,4 +1,4 @@
-import { putIfAbsent } from '../runtime';
+import { putIfAbsent } from 'cdk-eda-kit/runtime';
 
 /** An email to send. `messageId` identifies it: sending the same `messageId` twice must send it once. */
 export interface MailMessage {

@@ -4,9 +4,9 @@ import { KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { requireEnv } from 'cdk-eda-kit/runtime';
 import * as v from 'valibot';
 import { ORDER_PLACED, type OrderPlaced, PlaceOrderRequestSchema } from '../events/order-placed';
-import { requireEnv } from '../runtime';
 
 const ordersQueueUrl = requireEnv('ORDERS_QUEUE_URL');
 const notificationsQueueUrl = requireEnv('NOTIFICATIONS_QUEUE_URL');

@@ -1,5 +1,5 @@
+import { createQueueConsumer, defineEventHandler, putIfAbsent, requireEnv } from 'cdk-eda-kit/runtime';
 import { OrderPlacedSchema } from '../events/order-placed';
-import { createQueueConsumer, defineEventHandler, putIfAbsent, requireEnv } from '../runtime';
 
 const ordersTable = requireEnv('ORDERS_TABLE_NAME');
 

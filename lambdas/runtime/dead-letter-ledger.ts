@@ -1,8 +1,11 @@
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { deadLetterMarkKey, IDEMPOTENCY_TABLE_LAYOUT } from '../../contract';
 import { type RecordSource, sourceDigest } from './records';
 
 /** How long a dead-lettered record is remembered: SQS keeps a message at most 14 days, longer than most streams. */
 const REMEMBER_SECONDS = 14 * 24 * 3600;
+
+const { partitionKey, timeToLiveAttribute } = IDEMPOTENCY_TABLE_LAYOUT;
 
 /**
  * Remembers which records were dead-lettered, in the idempotency table, so that a record delivered again (a batch
@@ -17,8 +20,8 @@ export class DeadLetterLedger {
   constructor(
     private readonly dynamodb: DynamoDBClient,
     private readonly tableName: string,
-    /** The consumer's name: the constructs grant each function only the keys that start with it. */
-    private readonly consumerName: string,
+    /** The consumer's key prefix: the constructs grant each function only the keys that start with it. */
+    private readonly keyPrefix: string,
   ) {}
 
   /** Whether the record was dead-lettered before. */
@@ -26,9 +29,10 @@ export class DeadLetterLedger {
     const { Item } = await this.dynamodb.send(
       new GetItemCommand({
         TableName: this.tableName,
-        Key: { id: { S: this.key(source) } },
+        Key: { [partitionKey]: { S: this.key(source) } },
         ConsistentRead: true,
-        ProjectionExpression: 'id',
+        ProjectionExpression: '#key',
+        ExpressionAttributeNames: { '#key': partitionKey },
       }),
     );
     return Item !== undefined;
@@ -40,8 +44,8 @@ export class DeadLetterLedger {
       new PutItemCommand({
         TableName: this.tableName,
         Item: {
-          id: { S: this.key(source) },
-          expiration: { N: String(Math.floor(Date.now() / 1000) + REMEMBER_SECONDS) },
+          [partitionKey]: { S: this.key(source) },
+          [timeToLiveAttribute]: { N: String(Math.floor(Date.now() / 1000) + REMEMBER_SECONDS) },
           status: { S: 'DEAD_LETTERED' },
         },
       }),
@@ -49,6 +53,6 @@ export class DeadLetterLedger {
   }
 
   private key(source: RecordSource): string {
-    return `${this.consumerName}.dead-letter#${sourceDigest(source)}`;
+    return deadLetterMarkKey(this.keyPrefix, sourceDigest(source));
   }
 }

@@ -1,23 +1,116 @@
+/**
+ * Effects that are safe to repeat. Idempotency records stop most repeats, but not one that comes after a function
+ * died between its effect and the COMPLETED record: so every effect is itself conditional.
+ *
+ * Each helper writes through the DynamoDB client in its options (`dynamoDBClient`), or else through one client for
+ * the whole execution environment, created on the first write (never at import) from the environment's
+ * configuration.
+ *
+ * @module
+ */
 import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
-/**
- * Effects that are safe to repeat. Idempotency records stop most repeats, but not one that comes after a function
- * died between its effect and the COMPLETED record: so every effect is itself conditional.
- */
-export const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-  marshallOptions: { removeUndefinedValues: true },
-});
+/** What every effect helper accepts: the client it writes through. */
+export interface EffectOptions {
+  /**
+   * The DynamoDB client the effect goes through (the helpers wrap it in a document client of their own, once per
+   * client, so items are plain JavaScript values and `undefined` attributes are left out). Pass the client a
+   * consumer uses (`ConsumerOptions.dynamoDBClient`) to share its connections, or one set up for a test.
+   *
+   * @default - one client for the execution environment, created on first use from the environment's
+   *   configuration
+   */
+  readonly dynamoDBClient?: DynamoDBClient;
+}
 
-/** Writes `item` unless an item with its key exists. Returns whether this call created it. */
+/** Where and how `applyIfNewer` applies an update. */
+export interface ApplyIfNewerOptions extends EffectOptions {
+  /** The table. */
+  readonly tableName: string;
+  /** The item's primary key. */
+  readonly key: Record<string, unknown>;
+  /** The record's sequence number (Kinesis): a string of digits. */
+  readonly sequence: string;
+  /** An update expression clause to run with the sequence, e.g. `ADD stock :delta`. */
+  readonly update: string;
+  /** The values the clause refers to, e.g. `{ ':delta': -2 }`. */
+  readonly values: Record<string, unknown>;
+}
+
+/** Where `addOnce` counts, and what. */
+export interface AddOnceOptions extends EffectOptions {
+  /** The table. */
+  readonly tableName: string;
+  /** The item's primary key. */
+  readonly key: Record<string, unknown>;
+  /** The string-set attribute that holds the markers counted so far. */
+  readonly markerAttribute: string;
+  /** What identifies this addition (an order ID): counted once however often it is added. */
+  readonly marker: string;
+  /** The amount to add to each number attribute, by name. */
+  readonly counters: Record<string, number>;
+}
+
+/** Where `pinFirst` pins a value, and which. */
+export interface PinFirstOptions<T extends Record<string, unknown>> extends EffectOptions {
+  /** The table. */
+  readonly tableName: string;
+  /** The pin's primary key; its first attribute is the partition key. */
+  readonly key: Record<string, unknown>;
+  /** The value to pin if nothing is pinned yet. */
+  readonly value: T;
+  /**
+   * Epoch seconds after which the pin may go (the table's time-to-live attribute `expiresAt`): once no later event
+   * of the entity can get past its idempotency record, that is, the idempotency expiry plus the source's retention.
+   *
+   * @default - 8 days from now
+   */
+  readonly expiresAt?: number;
+}
+
+/** How long a pin is kept unless its caller says: the default idempotency expiry (1 day) and 7 days of retention. */
+const DEFAULT_PIN_SECONDS = 8 * 24 * 3600;
+
+let defaultClient: DynamoDBClient | undefined;
+
+/** The execution environment's client, created on first use so that importing the kit creates none. */
+function defaultDynamoDBClient(): DynamoDBClient {
+  defaultClient ??= new DynamoDBClient({});
+  return defaultClient;
+}
+
+/** One document client per DynamoDB client: wrapping is cheap, but not free on every write. */
+const documentClients = new WeakMap<DynamoDBClient, DynamoDBDocumentClient>();
+
+function documentClient(options: EffectOptions): DynamoDBDocumentClient {
+  const client = options.dynamoDBClient ?? defaultDynamoDBClient();
+  let documents = documentClients.get(client);
+  if (!documents) {
+    documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    documentClients.set(client, documents);
+  }
+  return documents;
+}
+
+/**
+ * Writes `item` unless an item with its key exists.
+ *
+ * @param tableName - the table.
+ * @param keyAttribute - the table's partition key attribute.
+ * @param item - the whole item, key included.
+ * @param options - the client to write through.
+ * @returns whether this call created the item.
+ */
 export async function putIfAbsent(
   tableName: string,
   keyAttribute: string,
   item: Record<string, unknown>,
+  options: EffectOptions = {},
 ): Promise<boolean> {
   return conditional(() =>
-    documentClient.send(
+    documentClient(options).send(
       new PutCommand({
         TableName: tableName,
         Item: item,
@@ -31,18 +124,13 @@ export async function putIfAbsent(
 /**
  * Applies `update` to the item at `key` only if `sequence` is above the last sequence applied to it, and records
  * `sequence` in the same write. Kinesis sequence numbers of one partition key grow; they are compared as strings
- * of equal length, so they are zero-padded. Returns whether the update was applied.
+ * of equal length, so they are zero-padded.
+ *
+ * @returns whether the update was applied.
  */
-export async function applyIfNewer(options: {
-  readonly tableName: string;
-  readonly key: Record<string, unknown>;
-  readonly sequence: string;
-  /** An update expression clause to run with the sequence, e.g. `ADD stock :delta`. */
-  readonly update: string;
-  readonly values: Record<string, unknown>;
-}): Promise<boolean> {
+export async function applyIfNewer(options: ApplyIfNewerOptions): Promise<boolean> {
   return conditional(() =>
-    documentClient.send(
+    documentClient(options).send(
       new UpdateCommand({
         TableName: options.tableName,
         Key: options.key,
@@ -56,15 +144,11 @@ export async function applyIfNewer(options: {
 
 /**
  * Adds to counters at `key` and records `marker` in the set `markerAttribute` in one conditional write, so the
- * counters count each marker once. Returns whether the counters moved.
+ * counters count each marker once.
+ *
+ * @returns whether the counters moved.
  */
-export async function addOnce(options: {
-  readonly tableName: string;
-  readonly key: Record<string, unknown>;
-  readonly markerAttribute: string;
-  readonly marker: string;
-  readonly counters: Record<string, number>;
-}): Promise<boolean> {
+export async function addOnce(options: AddOnceOptions): Promise<boolean> {
   const names: Record<string, string> = { '#markers': options.markerAttribute };
   const values: Record<string, unknown> = { ':marker': options.marker, ':markers': new Set([options.marker]) };
   const adds = Object.entries(options.counters).map(([counter, amount], index) => {
@@ -73,7 +157,7 @@ export async function addOnce(options: {
     return `#c${index} :c${index}`;
   });
   return conditional(() =>
-    documentClient.send(
+    documentClient(options).send(
       new UpdateCommand({
         TableName: options.tableName,
         Key: options.key,
@@ -92,24 +176,15 @@ export async function addOnce(options: {
  * agree with it: a producer's retry of an order carries a new `placedAt`, and without a pin the order would count
  * in another minute's item, where `addOnce` cannot see its marker. The pin is written before the effect; a
  * process that dies between the two leaves the pin, and the retry applies the effect where the pin says.
+ *
+ * @returns the pinned value.
  */
-export async function pinFirst<T extends Record<string, unknown>>(options: {
-  readonly tableName: string;
-  readonly key: Record<string, unknown>;
-  readonly value: T;
-  /**
-   * Epoch seconds after which the pin may go (the table's time-to-live attribute `expiresAt`): once no later event
-   * of the entity can get past its idempotency record, that is, the idempotency expiry plus the source's retention.
-   *
-   * @default - 8 days from now
-   */
-  readonly expiresAt?: number;
-}): Promise<T> {
+export async function pinFirst<T extends Record<string, unknown>>(options: PinFirstOptions<T>): Promise<T> {
   const [keyAttribute] = Object.keys(options.key);
-  const expiresAt = options.expiresAt ?? Math.floor(Date.now() / 1000) + 8 * 24 * 3600;
+  const expiresAt = options.expiresAt ?? Math.floor(Date.now() / 1000) + DEFAULT_PIN_SECONDS;
   const item = { ...options.key, pinned: options.value, expiresAt };
-  if (await putIfAbsent(options.tableName, keyAttribute, item)) return options.value;
-  const { Item } = await documentClient.send(
+  if (await putIfAbsent(options.tableName, keyAttribute, item, options)) return options.value;
+  const { Item } = await documentClient(options).send(
     new GetCommand({ TableName: options.tableName, Key: options.key, ConsistentRead: true }),
   );
   // Gone between the two calls (expired): this event's value is as good as any.
@@ -120,24 +195,18 @@ export async function pinFirst<T extends Record<string, unknown>>(options: {
  * Which of `slots` items a marker belongs to, the same on every call. `addOnce` keeps its markers in a set inside
  * one item, and DynamoDB items stop at 400 KB: spreading the markers of a busy key over several items (each a
  * share of the counter; readers add them up) keeps every set small.
+ *
+ * @param marker - what `addOnce` counts once (an order ID).
+ * @param slots - how many items share the key's counters: an integer of 1 or more.
+ * @returns an integer from 0 to `slots - 1`.
  */
 export function markerSlot(marker: string, slots: number): number {
   return createHash('sha256').update(marker).digest().readUInt32BE(0) % slots;
 }
 
-/**
- * A seam for fault injection: the local cloud's chaos runs set `globalThis.__edaKitFaults.afterEffect` to kill the
- * process right after a conditional write: between an effect and its idempotency record, or between a pin and its
- * effect. Unset everywhere else, it costs one property read.
- */
-interface FaultSeam {
-  __edaKitFaults?: { afterEffect?: () => void };
-}
-
 async function conditional(write: () => Promise<unknown>): Promise<boolean> {
   try {
     await write();
-    (globalThis as FaultSeam).__edaKitFaults?.afterEffect?.();
     return true;
   } catch (error) {
     // By name: the class may come from another copy of the SDK than the one the caller loaded.

@@ -1,14 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 
-/** The business metrics every consumer emits; the constructs' dashboards read the same names. */
-export const RECORD_METRIC_NAMES = {
-  processed: 'ProcessedRecords',
-  duplicate: 'DuplicateRecords',
-  invalid: 'InvalidRecords',
-  failed: 'FailedRecords',
-  recordAge: 'RecordAge',
-} as const;
-
 /** What stands in a log line instead of a redacted value. */
 export const REDACTED = '[redacted]';
 

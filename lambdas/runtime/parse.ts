@@ -12,15 +12,22 @@ export const EVENT_TYPE_FIELD = 'type';
 
 /** What the parser needs of an event handler: its schema and the field that identifies its effect. */
 export interface EventSchema {
+  /** The schema every event of this type must satisfy. */
   readonly schema: v.GenericSchema;
+  /** The top-level field of the schema's output whose value is the idempotency key. */
   readonly idempotencyKey: string;
 }
 
 /** A record's body that passed every check. */
 export interface ParsedEvent {
+  /** The event's `type`: a key of the consumer's `events`. */
   readonly type: string;
+  /** The schema's output. */
   readonly event: Record<string, unknown>;
-  /** The idempotency key's value. */
+  /**
+   * The idempotency key's value as text: a non-empty string as it is, a finite number in its decimal form (so `42`
+   * and `"42"` are one key). This text is what the idempotency record's hash is made of.
+   */
   readonly key: string;
 }
 
@@ -66,8 +73,8 @@ export function parseEvent(
   }
   const event = result.output as Record<string, unknown>;
   const key = event[idempotencyKey];
-  if ((typeof key !== 'string' && typeof key !== 'number') || key === '') {
-    throw new MissingIdempotencyKeyError(idempotencyKey);
-  }
+  // Strings and numbers only: a boolean, an object or an array does not name one effect among many.
+  const usable = (typeof key === 'string' && key !== '') || (typeof key === 'number' && Number.isFinite(key));
+  if (!usable) throw new MissingIdempotencyKeyError(idempotencyKey, key);
   return { type, event, key: String(key) };
 }

@@ -3,6 +3,7 @@ import type { KinesisStreamRecord, SQSRecord } from 'aws-lambda';
 
 /** Where a record came from: what a log line or a dead letter needs to find it again. */
 export interface RecordSource {
+  /** The service the record came from: an SQS queue or a Kinesis data stream. */
   readonly kind: 'sqs' | 'kinesis';
   /** The queue or stream ARN. */
   readonly sourceArn: string;
@@ -22,7 +23,9 @@ export interface RecordSource {
 
 /** A record's body as bytes and as its source. */
 export interface RecordBody {
+  /** The body: SQS text as UTF-8, or Kinesis data as delivered. */
   readonly bytes: Buffer;
+  /** Where the record came from. */
   readonly source: RecordSource;
 }
 
@@ -34,7 +37,7 @@ export function readSqsRecord(record: SQSRecord): RecordBody {
       kind: 'sqs',
       sourceArn: record.eventSourceARN,
       id: record.messageId,
-      messageGroupId: record.attributes.MessageGroupId,
+      ...(record.attributes.MessageGroupId !== undefined && { messageGroupId: record.attributes.MessageGroupId }),
       arrivedAtMs: Number(record.attributes.SentTimestamp),
     },
   };

@@ -5,7 +5,7 @@ import {
   renderThroughputLatencySvg,
   type ThroughputLatencyPoint,
 } from '../../bench/plot';
-import { type BenchMachine, renderMarkdown, updateReadmeSection } from '../../bench/report';
+import { type BenchMachine, renderMarkdown, updateBenchSection } from '../../bench/report';
 import type { BenchResult } from '../../bench/results';
 
 const MACHINE: BenchMachine = { cores: 2, cpuModel: 'AMD EPYC 7B13', node: 'v20.20.2', date: '2026-11-27' };
@@ -82,6 +82,21 @@ describe('renderMarkdown', () => {
     ]);
   });
 
+  test('leaves the note column out of the compact table', () => {
+    const markdown = renderMarkdown(RESULTS, MACHINE, { notes: false });
+
+    expect(markdown).toContain('| figure | value | baseline | ratio | target | met |\n|---|---:|---:|---:|---|---|\n');
+    expect(markdown).not.toContain('duplicated 0');
+    expect(tableRows(markdown)[3]).toEqual([
+      '`local.ordersPerSecond.1000`',
+      '24.38 orders/s',
+      '',
+      '',
+      '≥ 300 orders/s',
+      'no',
+    ]);
+  });
+
   test('ignores fields it does not know, such as a runs count', () => {
     const withRuns = RESULTS.map((result) => ({ ...result, runs: 3 }));
 
@@ -96,7 +111,7 @@ describe('renderMarkdown', () => {
   });
 });
 
-describe('updateReadmeSection', () => {
+describe('updateBenchSection', () => {
   const README = [
     '# cdk-eda-kit',
     '',
@@ -111,7 +126,7 @@ describe('updateReadmeSection', () => {
 
   test('replaces what lies between the markers and nothing else', () => {
     // Act
-    const updated = updateReadmeSection(README, '| new | table |\n');
+    const updated = updateBenchSection(README, '| new | table |\n', 'docs/benchmarks.md');
 
     // Assess
     expect(updated).toBe(
@@ -132,28 +147,28 @@ describe('updateReadmeSection', () => {
   });
 
   test('gives the same text when run twice', () => {
-    const once = updateReadmeSection(README, 'section');
+    const once = updateBenchSection(README, 'section', 'docs/benchmarks.md');
 
-    expect(updateReadmeSection(once, 'section')).toBe(once);
+    expect(updateBenchSection(once, 'section', 'docs/benchmarks.md')).toBe(once);
   });
 
-  test('fails when README has no markers', () => {
-    expect(() => updateReadmeSection('# cdk-eda-kit\n', 'section')).toThrow(
-      'README has 0 <!-- bench:start --> and 0 <!-- bench:end --> markers: ' +
+  test('fails when the file has no markers', () => {
+    expect(() => updateBenchSection('# cdk-eda-kit\n', 'section', 'docs/benchmarks.md')).toThrow(
+      'docs/benchmarks.md has 0 <!-- bench:start --> and 0 <!-- bench:end --> markers: ' +
         'expected one <!-- bench:start --> and one <!-- bench:end --> after it',
     );
   });
 
-  test('fails when README has only the start marker', () => {
-    expect(() => updateReadmeSection('<!-- bench:start -->\n', 'section')).toThrow(
-      'README has 1 <!-- bench:start --> and 0 <!-- bench:end --> markers',
+  test('fails when the file has only the start marker', () => {
+    expect(() => updateBenchSection('<!-- bench:start -->\n', 'section', 'docs/benchmarks.md')).toThrow(
+      'docs/benchmarks.md has 1 <!-- bench:start --> and 0 <!-- bench:end --> markers',
     );
   });
 
   test('fails when the markers are the wrong way round', () => {
-    expect(() => updateReadmeSection('<!-- bench:end -->\n<!-- bench:start -->\n', 'section')).toThrow(
-      'README has <!-- bench:end --> before <!-- bench:start -->',
-    );
+    expect(() =>
+      updateBenchSection('<!-- bench:end -->\n<!-- bench:start -->\n', 'section', 'docs/benchmarks.md'),
+    ).toThrow('docs/benchmarks.md has <!-- bench:end --> before <!-- bench:start -->');
   });
 });
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { EmfOutput } from '@aws-lambda-powertools/metrics/types';
@@ -7,6 +7,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisStreamBatchResponse, SQSBatchResponse } from 'aws-lambda';
 import * as v from 'valibot';
 import { beforeAll, describe, expect, test, vi } from 'vitest';
+import { CONSUMER_ENVIRONMENT, IDEMPOTENCY_TABLE_LAYOUT, idempotencyKeyPrefix } from '../../../contract';
 import { OrderPlacedSchema } from '../../../lambdas/events/order-placed';
 import {
   createQueueConsumer,
@@ -15,10 +16,10 @@ import {
   defineEventHandler,
   PermanentError,
   putIfAbsent,
-  REDACTED,
   type RecordContext,
   redactPersonalData,
 } from '../../../lambdas/runtime';
+import { REDACTED } from '../../../lambdas/runtime/observability';
 import { createQueue, createTable, emulatorClients } from '../../../local/emulators';
 import {
   FIFO_QUEUE_ARN,
@@ -36,6 +37,28 @@ const endpoints = {
   sqs: process.env.AWS_ENDPOINT_URL_SQS as string,
   kinesis: process.env.AWS_ENDPOINT_URL_KINESIS as string,
 };
+
+/**
+ * Runs `create` (a consumer factory) with `IDEMPOTENCY_KEY_PREFIX` set to `prefix` as the constructs set it (or
+ * absent, for `undefined`), and puts the variable back: a consumer reads it once, when it is created.
+ */
+function withKeyPrefix<T>(prefix: string | undefined, create: () => T): T {
+  const variable = CONSUMER_ENVIRONMENT.idempotencyKeyPrefix;
+  const before = process.env[variable];
+  if (prefix === undefined) delete process.env[variable];
+  else process.env[variable] = prefix;
+  try {
+    return create();
+  } finally {
+    if (before === undefined) delete process.env[variable];
+    else process.env[variable] = before;
+  }
+}
+
+/** Runs `create` under a key prefix of its own, so consumers that share a table never share records. */
+function withOwnKeyPrefix<T>(name: string, create: () => T): T {
+  return withKeyPrefix(idempotencyKeyPrefix(`${name}-${randomUUID()}`), create);
+}
 
 /** A DynamoDB client that counts the requests it sends, by command. */
 function countingClient(): { client: DynamoDBClient; requests: string[] } {
@@ -101,7 +124,6 @@ function orderConsumer(h: Harness, overrides: { fail?: (orderId: string) => Erro
   };
   const options = {
     events,
-    name: `orders-${randomUUID()}`,
     idempotencyTableName: h.tableName,
     deadLetterQueueUrl: h.deadLetterQueueUrl,
     dynamoDBClient: counting.client,
@@ -110,21 +132,28 @@ function orderConsumer(h: Harness, overrides: { fail?: (orderId: string) => Erro
   return {
     runs,
     requests: counting.requests,
-    queue: createQueueConsumer(options),
-    stream: createStreamConsumer(options),
+    ...withOwnKeyPrefix('orders', () => ({
+      queue: createQueueConsumer(options),
+      stream: createStreamConsumer(options),
+    })),
   };
 }
 
 /** A queue consumer of orders whose handler does nothing: for what happens around the handler. */
 function idleConsumer(where: { readonly idempotencyTableName: string; readonly deadLetterQueueUrl: string }) {
-  return createQueueConsumer({
-    events: {
-      OrderPlaced: defineEventHandler({ schema: OrderPlacedSchema, idempotencyKey: 'orderId', handle: async () => {} }),
-    },
-    name: `orders-${randomUUID()}`,
-    ...where,
-    sqsClient: emulatorClients(endpoints).sqs,
-  });
+  return withOwnKeyPrefix('orders', () =>
+    createQueueConsumer({
+      events: {
+        OrderPlaced: defineEventHandler({
+          schema: OrderPlacedSchema,
+          idempotencyKey: 'orderId',
+          handle: async () => {},
+        }),
+      },
+      ...where,
+      sqsClient: emulatorClients(endpoints).sqs,
+    }),
+  );
 }
 
 describe('queue consumer idempotency', () => {
@@ -182,21 +211,22 @@ describe('queue consumer idempotency', () => {
     // Sharing one persistence layer between two idempotent functions silently turns idempotency off: the second
     // configuration overwrites the first. Each consumer (and each event type) must have its own.
     const byOrder = orderConsumer(h);
-    const byEvent = createQueueConsumer({
-      events: {
-        OrderPlaced: defineEventHandler({
-          schema: OrderPlacedSchema,
-          idempotencyKey: 'eventId',
-          handle: async (order) => {
-            byEventRuns.push(order.eventId);
-          },
-        }),
-      },
-      name: `audit-${randomUUID()}`,
-      idempotencyTableName: h.tableName,
-      deadLetterQueueUrl: h.deadLetterQueueUrl,
-      sqsClient: h.sqs,
-    });
+    const byEvent = withOwnKeyPrefix('audit', () =>
+      createQueueConsumer({
+        events: {
+          OrderPlaced: defineEventHandler({
+            schema: OrderPlacedSchema,
+            idempotencyKey: 'eventId',
+            handle: async (order) => {
+              byEventRuns.push(order.eventId);
+            },
+          }),
+        },
+        idempotencyTableName: h.tableName,
+        deadLetterQueueUrl: h.deadLetterQueueUrl,
+        sqsClient: h.sqs,
+      }),
+    );
     const byEventRuns: string[] = [];
     const order = orderPlaced();
     const event = sqsEvent([sqsRecord(JSON.stringify(order))]);
@@ -208,6 +238,127 @@ describe('queue consumer idempotency', () => {
 
     expect(byOrder.runs).toEqual([order.orderId]);
     expect(byEventRuns).toEqual([order.eventId]);
+  });
+});
+
+describe('idempotency keys', () => {
+  /** A consumer of one event type keyed by `field`, whose handler records each run's event. */
+  function keyedConsumer<TSchema extends v.GenericSchema>(
+    h: Harness,
+    schema: TSchema,
+    field: keyof v.InferOutput<TSchema> & string,
+  ) {
+    const runs: unknown[] = [];
+    const consumer = withOwnKeyPrefix('keys', () =>
+      createQueueConsumer({
+        events: {
+          Counted: defineEventHandler({
+            schema,
+            idempotencyKey: field,
+            handle: async (event) => {
+              runs.push(event);
+            },
+          }),
+        },
+        idempotencyTableName: h.tableName,
+        deadLetterQueueUrl: h.deadLetterQueueUrl,
+        sqsClient: h.sqs,
+        // Every duplicate goes to the table, not the execution environment's memory.
+        useLocalCache: false,
+      }),
+    );
+    return { consumer, runs };
+  }
+
+  /** The ID of every idempotency record and dead-letter mark in the table. */
+  async function keysIn(h: Harness): Promise<string[]> {
+    const { Items = [] } = await h.dynamodb.send(new ScanCommand({ TableName: h.tableName }));
+    return Items.map((item) => item[IDEMPOTENCY_TABLE_LAYOUT.partitionKey]?.S as string);
+  }
+
+  test('GIVEN a key whose value is 0 THEN it is applied once and a redelivery is a duplicate', async () => {
+    // Powertools takes a falsy key for a missing one: handed 0, it failed the record on every delivery.
+    const h = await harness();
+    const { consumer, runs } = keyedConsumer(h, v.object({ type: v.literal('Counted'), n: v.number() }), 'n');
+    const record = () => sqsRecord(JSON.stringify({ type: 'Counted', n: 0 }));
+
+    const first = await consumer(sqsEvent([record(), record()]), lambdaContext());
+    const redelivery = await consumer(sqsEvent([record()]), lambdaContext());
+
+    expect(first).toEqual({ batchItemFailures: [] });
+    expect(redelivery).toEqual({ batchItemFailures: [] });
+    expect(runs).toEqual([{ type: 'Counted', n: 0 }]);
+    expect(await keysIn(h)).toHaveLength(1);
+    expect(await deadLetters(h)).toEqual([]);
+  });
+
+  test('GIVEN a key field named order-id THEN valid records are applied once', async () => {
+    // Powertools read the field name as a JMESPath expression, and `order-id` does not parse.
+    const h = await harness();
+    const schema = v.object({ type: v.literal('Counted'), 'order-id': v.string() });
+    const { consumer, runs } = keyedConsumer(h, schema, 'order-id');
+    const body = JSON.stringify({ type: 'Counted', 'order-id': 'o-1' });
+
+    const first = await consumer(sqsEvent([sqsRecord(body)]), lambdaContext());
+    const redelivery = await consumer(sqsEvent([sqsRecord(body)]), lambdaContext());
+
+    expect([first, redelivery]).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+    expect(runs).toEqual([{ type: 'Counted', 'order-id': 'o-1' }]);
+    expect(await deadLetters(h)).toEqual([]);
+  });
+
+  test('GIVEN IDEMPOTENCY_KEY_PREFIX THEN every key the consumer writes starts with it, as before the variable', async () => {
+    // The constructs grant `dynamodb:LeadingKeys` on exactly this string, whatever the service name.
+    const h = await harness();
+    const prefix = `billing-${randomUUID().slice(0, 8)}.`;
+    const consumer = withKeyPrefix(prefix, () =>
+      createQueueConsumer({
+        events: {
+          OrderPlaced: defineEventHandler({
+            schema: OrderPlacedSchema,
+            idempotencyKey: 'orderId',
+            handle: async () => {},
+          }),
+        },
+        idempotencyTableName: h.tableName,
+        deadLetterQueueUrl: h.deadLetterQueueUrl,
+        sqsClient: h.sqs,
+      }),
+    );
+    const order = orderPlaced();
+    const invalid = sqsRecord('not json');
+
+    const response = await consumer(sqsEvent([sqsRecord(JSON.stringify(order)), invalid]), lambdaContext());
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    // The same keys the kit wrote when the prefix came from the consumer's name: the hash of the key as JSON text.
+    const hash = createHash('md5').update(JSON.stringify(order.orderId)).digest('base64');
+    const digest = createHash('sha256').update(`${invalid.eventSourceARN}|${invalid.messageId}`).digest('hex');
+    expect((await keysIn(h)).sort()).toEqual([`${prefix}OrderPlaced#${hash}`, `${prefix}dead-letter#${digest}`].sort());
+  });
+
+  test('GIVEN no IDEMPOTENCY_KEY_PREFIX THEN the keys start with the service name and a dot', async () => {
+    // A function the kit's constructs did not deploy.
+    const h = await harness();
+    const consumer = withKeyPrefix(undefined, () =>
+      createQueueConsumer({
+        events: {
+          OrderPlaced: defineEventHandler({
+            schema: OrderPlacedSchema,
+            idempotencyKey: 'orderId',
+            handle: async () => {},
+          }),
+        },
+        idempotencyTableName: h.tableName,
+        deadLetterQueueUrl: h.deadLetterQueueUrl,
+        sqsClient: h.sqs,
+      }),
+    );
+
+    await consumer(sqsEvent([sqsRecord(JSON.stringify(orderPlaced()))]), lambdaContext());
+
+    const serviceName = process.env[CONSUMER_ENVIRONMENT.serviceName] ?? 'consumer';
+    expect(await keysIn(h)).toEqual([expect.stringMatching(new RegExp(`^${serviceName}\\.OrderPlaced#`))]);
   });
 });
 
@@ -421,26 +572,27 @@ describe('stream consumer', () => {
     const applied = new Map<string, number[]>();
     let running = 0;
     let maxRunning = 0;
-    const consumer = createStreamConsumer({
-      events: {
-        Tick: defineEventHandler({
-          schema: v.object({ type: v.literal('Tick'), id: v.string(), key: v.string(), n: v.number() }),
-          idempotencyKey: 'id',
-          handle: async (tick) => {
-            running++;
-            maxRunning = Math.max(maxRunning, running);
-            await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
-            applied.set(tick.key, [...(applied.get(tick.key) ?? []), tick.n]);
-            running--;
-          },
-        }),
-      },
-      name: `ticks-${randomUUID()}`,
-      maxConcurrency: 8,
-      idempotencyTableName: h.tableName,
-      deadLetterQueueUrl: h.deadLetterQueueUrl,
-      sqsClient: h.sqs,
-    });
+    const consumer = withOwnKeyPrefix('ticks', () =>
+      createStreamConsumer({
+        events: {
+          Tick: defineEventHandler({
+            schema: v.object({ type: v.literal('Tick'), id: v.string(), key: v.string(), n: v.number() }),
+            idempotencyKey: 'id',
+            handle: async (tick) => {
+              running++;
+              maxRunning = Math.max(maxRunning, running);
+              await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+              applied.set(tick.key, [...(applied.get(tick.key) ?? []), tick.n]);
+              running--;
+            },
+          }),
+        },
+        maxConcurrency: 8,
+        idempotencyTableName: h.tableName,
+        deadLetterQueueUrl: h.deadLetterQueueUrl,
+        sqsClient: h.sqs,
+      }),
+    );
     const records = Array.from({ length: 100 }, (_, n) => {
       const key = `key-${n % 20}`;
       return kinesisRecord(JSON.stringify({ type: 'Tick', id: randomUUID(), key, n }), { partitionKey: key });
@@ -506,20 +658,21 @@ describe('stream consumer', () => {
       kinesisRecord(JSON.stringify(order), { partitionKey: 'y' }),
       kinesisRecord(JSON.stringify(order), { partitionKey: 'x' }),
     ];
-    const single = createStreamConsumer({
-      events: {
-        OrderPlaced: defineEventHandler({
-          schema: OrderPlacedSchema,
-          idempotencyKey: 'orderId',
-          handle: async () => {},
-        }),
-      },
-      name: `single-${randomUUID()}`,
-      maxConcurrency: 1,
-      idempotencyTableName: h.tableName,
-      deadLetterQueueUrl: h.deadLetterQueueUrl,
-      sqsClient: h.sqs,
-    });
+    const single = withOwnKeyPrefix('single', () =>
+      createStreamConsumer({
+        events: {
+          OrderPlaced: defineEventHandler({
+            schema: OrderPlacedSchema,
+            idempotencyKey: 'orderId',
+            handle: async () => {},
+          }),
+        },
+        maxConcurrency: 1,
+        idempotencyTableName: h.tableName,
+        deadLetterQueueUrl: h.deadLetterQueueUrl,
+        sqsClient: h.sqs,
+      }),
+    );
 
     const [response, singleResponse] = await Promise.all([
       consumer.stream(kinesisEvent(records), lambdaContext()),
@@ -544,22 +697,23 @@ describe('observability', () => {
     };
     const failing = orderPlaced();
     const duplicate = orderPlaced();
-    const consumer = createQueueConsumer({
-      events: {
-        OrderPlaced: defineEventHandler({
-          schema: OrderPlacedSchema,
-          idempotencyKey: 'orderId',
-          handle: async (order) => {
-            if (order.orderId === failing.orderId) throw new Error('throttled');
-          },
-        }),
-      },
-      name: `orders-${randomUUID()}`,
-      idempotencyTableName: h.tableName,
-      deadLetterQueueUrl: h.deadLetterQueueUrl,
-      sqsClient: h.sqs,
-      metrics,
-    });
+    const consumer = withOwnKeyPrefix('orders', () =>
+      createQueueConsumer({
+        events: {
+          OrderPlaced: defineEventHandler({
+            schema: OrderPlacedSchema,
+            idempotencyKey: 'orderId',
+            handle: async (order) => {
+              if (order.orderId === failing.orderId) throw new Error('throttled');
+            },
+          }),
+        },
+        idempotencyTableName: h.tableName,
+        deadLetterQueueUrl: h.deadLetterQueueUrl,
+        sqsClient: h.sqs,
+        metrics,
+      }),
+    );
     const batch = [orderPlaced(), duplicate, duplicate, failing, 'not json'].map((event) =>
       sqsRecord(typeof event === 'string' ? event : JSON.stringify(event), { sentAtMs: Date.now() - 5_000 }),
     );
@@ -590,22 +744,23 @@ describe('observability', () => {
       vi.spyOn(process.stderr, 'write').mockImplementation(capture),
     ];
     try {
-      const consumer = createQueueConsumer({
-        events: {
-          OrderPlaced: defineEventHandler({
-            schema: OrderPlacedSchema,
-            idempotencyKey: 'orderId',
-            handle: async (o) => {
-              throw new Error(`mail server refused ${o.customerEmail}`);
-            },
-          }),
-        },
-        name: `orders-${randomUUID()}`,
-        idempotencyTableName: h.tableName,
-        deadLetterQueueUrl: h.deadLetterQueueUrl,
-        sqsClient: h.sqs,
-        logger: new Logger({ logLevel: 'INFO', jsonReplacerFn: redactPersonalData }),
-      });
+      const consumer = withOwnKeyPrefix('orders', () =>
+        createQueueConsumer({
+          events: {
+            OrderPlaced: defineEventHandler({
+              schema: OrderPlacedSchema,
+              idempotencyKey: 'orderId',
+              handle: async (o) => {
+                throw new Error(`mail server refused ${o.customerEmail}`);
+              },
+            }),
+          },
+          idempotencyTableName: h.tableName,
+          deadLetterQueueUrl: h.deadLetterQueueUrl,
+          sqsClient: h.sqs,
+          logger: new Logger({ logLevel: 'INFO', jsonReplacerFn: redactPersonalData }),
+        }),
+      );
       const record = sqsRecord(JSON.stringify(order));
 
       await consumer(sqsEvent([record]), lambdaContext());

@@ -4,11 +4,12 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { expect, test } from 'vitest';
+import { CONSUMER_ENVIRONMENT, idempotencyKeyPrefix } from '../../../contract';
 import { createQueue, createTable, emulatorClients } from '../../../local/emulators';
 import { orderPlaced } from '../../helpers/records';
 
 const run = promisify(execFile);
-const fixture = path.join(__dirname, '..', '..', 'fixtures', 'crashing-consumer.ts');
+const fixture = path.join(__dirname, 'fixtures', 'crashing-consumer.ts');
 const endpoints = {
   dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
   sqs: process.env.AWS_ENDPOINT_URL_SQS as string,
@@ -24,7 +25,7 @@ test('GIVEN a process that dies after the effect and before the COMPLETED record
     IDEMPOTENCY_TABLE: `idempotency-${id}`,
     EFFECTS_TABLE: `effects-${id}`,
     DEAD_LETTER_QUEUE: await createQueue(clients.sqs, `dead-letters-${id}`),
-    CONSUMER_NAME: `orders-${id}`,
+    [CONSUMER_ENVIRONMENT.idempotencyKeyPrefix]: idempotencyKeyPrefix(`orders-${id}`),
     ORDER: JSON.stringify(orderPlaced()),
     // The in-progress record expires this long after the first attempt starts, as on Lambda.
     REMAINING_MS: '1500',
@@ -40,6 +41,7 @@ test('GIVEN a process that dies after the effect and before the COMPLETED record
   // THEN the effect exists and its idempotency record is stuck IN PROGRESS: the case Powertools cannot cover
   const stuck = await clients.dynamodb.send(new ScanCommand({ TableName: env.IDEMPOTENCY_TABLE }));
   expect(stuck.Items?.map((item) => item.status?.S)).toEqual(['INPROGRESS']);
+  expect(stuck.Items?.[0]?.id?.S).toMatch(new RegExp(`^orders-${id}\\.OrderPlaced#`));
 
   // WHEN the platform retries (refused while the in-progress record lives, run again once it expires)
   const deadline = Date.now() + 20_000;

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test, vi } from 'vitest';
 import { addOnce, applyIfNewer, pinFirst, putIfAbsent } from '../../../lambdas/runtime/effects';
 import { createTable, emulatorClients } from '../../../local/emulators';
 
-// The effects module builds its client from the environment, which global-setup points at dynalite.
+// Unless given a client, the effects module builds one from the environment, which global-setup points at dynalite.
 const clients = emulatorClients({
   dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
   sqs: process.env.AWS_ENDPOINT_URL_SQS as string,
@@ -293,5 +293,86 @@ describe('effects on a DynamoDB error that is not a failed condition', () => {
     await expect(putIfAbsent(tableName, 'orderId', { status: 'PLACED' })).rejects.toMatchObject({
       name: 'ValidationException',
     });
+  });
+});
+
+describe('the client an effect writes through', () => {
+  test('GIVEN a client in the options THEN every helper writes through it', async () => {
+    // GIVEN a client that notes each command it sends
+    const { dynamodb: dynamoDBClient } = emulatorClients({
+      dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
+      sqs: '',
+      kinesis: '',
+    });
+    const sent: string[] = [];
+    dynamoDBClient.middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push(context.commandName as string);
+        return next(args);
+      },
+      { step: 'initialize', name: 'noteCommands' },
+    );
+    const tableName = `injected-${randomUUID()}`;
+    await createActiveTable(tableName, 'id');
+    const id = `e-${randomUUID()}`;
+
+    // WHEN each helper is called with it
+    await putIfAbsent(tableName, 'id', { id, note: undefined }, { dynamoDBClient });
+    await applyIfNewer({ tableName, key: { id }, sequence: '1', update: '', values: {}, dynamoDBClient });
+    await addOnce({ tableName, key: { id }, markerAttribute: 'm', marker: 'x', counters: { n: 1 }, dynamoDBClient });
+    await pinFirst({ tableName, key: { id: `pin-${id}` }, value: { slot: 1 }, dynamoDBClient });
+    await pinFirst({ tableName, key: { id: `pin-${id}` }, value: { slot: 2 }, dynamoDBClient });
+
+    // THEN each request went through it (undefined attributes left out, not an error)
+    expect(sent).toEqual([
+      'PutItemCommand',
+      'UpdateItemCommand',
+      'UpdateItemCommand',
+      'PutItemCommand',
+      'PutItemCommand',
+      'GetItemCommand',
+    ]);
+  });
+
+  test('GIVEN the runtime kit is imported THEN it creates no client and no logger; the first write creates one client', async () => {
+    // GIVEN a fresh copy of the kit, with DynamoDB and SQS clients and loggers counted as they are created
+    vi.resetModules();
+    const created = { DynamoDBClient: 0, SQSClient: 0, Logger: 0 };
+    const counted = <T extends new (...args: any[]) => object>(name: keyof typeof created, Original: T) =>
+      class extends Original {
+        constructor(...args: any[]) {
+          super(...args);
+          created[name]++;
+        }
+      };
+    vi.doMock('@aws-sdk/client-dynamodb', async (importOriginal) => {
+      const original = await importOriginal<typeof import('@aws-sdk/client-dynamodb')>();
+      return { ...original, DynamoDBClient: counted('DynamoDBClient', original.DynamoDBClient) };
+    });
+    vi.doMock('@aws-sdk/client-sqs', async (importOriginal) => {
+      const original = await importOriginal<typeof import('@aws-sdk/client-sqs')>();
+      return { ...original, SQSClient: counted('SQSClient', original.SQSClient) };
+    });
+    vi.doMock('@aws-lambda-powertools/logger', async (importOriginal) => {
+      const original = await importOriginal<typeof import('@aws-lambda-powertools/logger')>();
+      return { ...original, Logger: counted('Logger', original.Logger) };
+    });
+    try {
+      // WHEN it is imported
+      const kit = await import('../../../lambdas/runtime/index.js');
+
+      // THEN nothing was created; the first write creates one DynamoDB client, and later writes reuse it
+      expect(created).toEqual({ DynamoDBClient: 0, SQSClient: 0, Logger: 0 });
+      const tableName = `lazy-${randomUUID()}`;
+      await createActiveTable(tableName, 'id');
+      await kit.putIfAbsent(tableName, 'id', { id: 'a' });
+      await kit.putIfAbsent(tableName, 'id', { id: 'b' });
+      expect(created).toEqual({ DynamoDBClient: 1, SQSClient: 0, Logger: 0 });
+    } finally {
+      for (const module of ['@aws-sdk/client-dynamodb', '@aws-sdk/client-sqs', '@aws-lambda-powertools/logger']) {
+        vi.doUnmock(module);
+      }
+      vi.resetModules();
+    }
   });
 });

@@ -251,6 +251,41 @@ describe('parseEvent idempotency key check', () => {
   });
 });
 
+describe('parseEvent idempotency key values', () => {
+  /** A Flag whose key field takes any value, so only the key check decides. */
+  const FLAGS: Readonly<Record<string, EventSchema>> = {
+    Flag: { schema: v.object({ type: v.literal('Flag'), 'flag-id': v.unknown() }), idempotencyKey: 'flag-id' },
+  };
+  const flag = (value: unknown) => json({ type: 'Flag', 'flag-id': value });
+
+  test.each([
+    [0, '0'],
+    [-1.5, '-1.5'],
+    ['0', '0'],
+    [' ', ' '],
+  ])('accepts the key %j as %j, under a field name that is not an identifier', (value, key) => {
+    expect(parseEvent(flag(value), FLAGS, LIMIT_BYTES).key).toBe(key);
+  });
+
+  test.each([
+    [true, 'a boolean'],
+    [false, 'a boolean'],
+    [{ id: 'f-1' }, 'an object'],
+    [['f-1'], 'an array'],
+  ])('fails when the key is %j', (value, kind) => {
+    expect(() => parseEvent(flag(value), FLAGS, LIMIT_BYTES)).toThrow(MissingIdempotencyKeyError);
+    expect(() => parseEvent(flag(value), FLAGS, LIMIT_BYTES)).toThrow(
+      `the idempotency key field 'flag-id' holds ${kind}, not a string or a number`,
+    );
+  });
+
+  test('fails when the key is null', () => {
+    expect(() => parseEvent(flag(null), FLAGS, LIMIT_BYTES)).toThrow(
+      "the idempotency key field 'flag-id' is missing or empty",
+    );
+  });
+});
+
 describe('parseEvent on a valid event', () => {
   test('returns the type, the validated event and the key', () => {
     // GIVEN a valid Ping

@@ -1,23 +1,6 @@
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DEAD_LETTER_ATTRIBUTES } from '../../contract';
 import { type RecordSource, sourceDigest } from './records';
-
-/** The message attributes of a dead letter the runtime writes; the body is the record's original body. */
-export const DEAD_LETTER_ATTRIBUTES = {
-  /** Why the record can never succeed: the error's name and message. */
-  reason: 'eda-kit.reason',
-  /** The error class, e.g. `SchemaViolationError`. */
-  error: 'eda-kit.error',
-  /** The ARN of the queue or stream the record was read from. */
-  sourceArn: 'eda-kit.source-arn',
-  /** SQS message ID, or Kinesis `shardId:sequenceNumber`. */
-  recordId: 'eda-kit.record-id',
-  /** Kinesis partition key. */
-  partitionKey: 'eda-kit.partition-key',
-  /** `utf8` when the body is the original text; `base64` when the original bytes could not travel as SQS text. */
-  bodyEncoding: 'eda-kit.body-encoding',
-  /** Present when the body had to be cut to fit in a message; the full record stays in its stream. */
-  truncatedFromBytes: 'eda-kit.truncated-from-bytes',
-} as const;
 
 /** The largest SQS message, body and attributes together. */
 const MAX_MESSAGE_BYTES = 1024 * 1024;

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, test } from 'vitest';
-import { DEAD_LETTER_ATTRIBUTES, DeadLetterWriter } from '../../../lambdas/runtime/dead-letters';
+import { DEAD_LETTER_ATTRIBUTES } from '../../../contract';
+import { DeadLetterWriter } from '../../../lambdas/runtime/dead-letter-writer';
 import { SchemaViolationError } from '../../../lambdas/runtime/errors';
 import { readKinesisRecord, readSqsRecord } from '../../../lambdas/runtime/records';
 import { createQueue, emulatorClients } from '../../../local/emulators';
@@ -13,7 +14,6 @@ const { sqs } = emulatorClients({
   kinesis: process.env.AWS_ENDPOINT_URL_KINESIS as string,
 });
 
-/** What dead-letters.ts allows a body: 1 MiB less 8 KiB for the attributes. */
 /** The SQS limit for a whole message, body and attributes. */
 const MAX_MESSAGE_BYTES = 1024 * 1024;
 
