@@ -179,8 +179,12 @@ export class IdempotencyTable extends IdempotencyTableBase {
     return new ImportedIdempotencyTable(scope, id, attributes);
   }
 
-  /** The underlying table. */
-  public readonly table: dynamodb.Table;
+  /**
+   * The underlying table. Typed as `ITable`, as the interface has it: under `exactOptionalPropertyTypes`,
+   * aws-cdk-lib's `Table` is not assignable to its own `ITable`, which would make this class unusable where an
+   * `IIdempotencyTable` is expected.
+   */
+  public readonly table: dynamodb.ITable;
   /** The customer managed key the table is encrypted with, when one was given. */
   public readonly encryptionKey?: kms.IKey;
 
