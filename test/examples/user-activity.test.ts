@@ -27,7 +27,7 @@ interface ValidationReport {
 }
 
 interface Metafile {
-  inputs: Record<string, unknown>;
+  inputs: Record<string, { format?: 'cjs' | 'esm' }>;
 }
 
 const timings: { step: string; seconds: number }[] = [];
@@ -340,6 +340,7 @@ describe('the user-activity example, built from the packed kit', () => {
     // The example's own esbuild (the kit's dependency), bundling as the constructs do.
     const esbuild: typeof import('esbuild') = createRequire(path.join(appDir, 'package.json'))('esbuild');
     const inputs: string[] = [];
+    const formats = new Map<string, 'cjs' | 'esm' | undefined>();
     for (const name of ['welcome-email', 'sessionizer']) {
       const result = await esbuild.build({
         entryPoints: [path.join(appDir, 'lambdas', name, 'handler.ts')],
@@ -353,10 +354,15 @@ describe('the user-activity example, built from the packed kit', () => {
         external: ['@aws-sdk/*', '@smithy/*'],
         logLevel: 'silent',
       });
-      inputs.push(...Object.keys((result.metafile as Metafile).inputs));
+      for (const [input, { format }] of Object.entries((result.metafile as Metafile).inputs)) {
+        inputs.push(input);
+        formats.set(input, format);
+      }
     }
     expect(inputs.filter((input) => input.startsWith('node_modules/cdk-eda-kit/node_modules/'))).toEqual([]);
-    expect(inputs.some((input) => input.startsWith('node_modules/cdk-eda-kit/dist/lambdas/runtime/'))).toBe(true);
+    // The kit's ES module build (its `module` condition), which esbuild can tree-shake; not the CommonJS one.
+    expect(inputs.some((input) => input.startsWith('node_modules/cdk-eda-kit/dist/esm/lambdas/runtime/'))).toBe(true);
+    expect(inputs.filter((input) => input.startsWith('node_modules/cdk-eda-kit/dist/lambdas/'))).toEqual([]);
     const packageDirs = (pkg: string) =>
       new Set(
         inputs.flatMap((input) => {
@@ -368,6 +374,13 @@ describe('the user-activity example, built from the packed kit', () => {
     const bundled = inputs.flatMap((input) => /node_modules\/(@aws-lambda-powertools\/[^/]+)\//.exec(input)?.[1] ?? []);
     const packages = new Set([...POWERTOOLS.map((name) => `@aws-lambda-powertools/${name}`), ...bundled, 'valibot']);
     for (const pkg of packages) expect([...packageDirs(pkg)], pkg).toEqual([`node_modules/${pkg}`]);
+    // And one build of each: a dual package bundled both as CommonJS and as ES modules is two copies in one folder.
+    for (const pkg of packages) {
+      const built = new Set(
+        inputs.filter((input) => input.includes(`node_modules/${pkg}/`)).map((input) => formats.get(input)),
+      );
+      expect([...built], pkg).toEqual(['esm']);
+    }
   });
 
   test('bundles functions that load on Node.js with their environment', async () => {

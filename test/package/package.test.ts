@@ -44,6 +44,8 @@ describe('the npm package', () => {
         'dist/lib/index.d.ts',
         'dist/lambdas/runtime/index.js',
         'dist/lambdas/runtime/index.d.ts',
+        'dist/esm/lambdas/runtime/index.js',
+        'dist/esm/package.json',
         'dist/contract/index.js',
         'dist/bin/eda-kit.js',
       ]),
