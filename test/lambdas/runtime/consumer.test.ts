@@ -82,6 +82,24 @@ interface Harness {
   readonly dynamodb: DynamoDBClient;
 }
 
+/** A queue consumer of OrderPlaced events that does nothing, created with `prefix` as IDEMPOTENCY_KEY_PREFIX. */
+function orderConsumerWithKeyPrefix(h: Harness, prefix: string | undefined) {
+  return withKeyPrefix(prefix, () =>
+    createQueueConsumer({
+      events: {
+        OrderPlaced: defineEventHandler({
+          schema: OrderPlacedSchema,
+          idempotencyKey: 'orderId',
+          handle: async () => {},
+        }),
+      },
+      idempotencyTableName: h.tableName,
+      deadLetterQueueUrl: h.deadLetterQueueUrl,
+      sqsClient: h.sqs,
+    }),
+  );
+}
+
 async function harness(fifo = false): Promise<Harness> {
   const clients = emulatorClients(endpoints);
   const id = randomUUID().slice(0, 8);
@@ -311,20 +329,7 @@ describe('idempotency keys', () => {
     // The constructs grant `dynamodb:LeadingKeys` on exactly this string, whatever the service name.
     const h = await harness();
     const prefix = `billing-${randomUUID().slice(0, 8)}.`;
-    const consumer = withKeyPrefix(prefix, () =>
-      createQueueConsumer({
-        events: {
-          OrderPlaced: defineEventHandler({
-            schema: OrderPlacedSchema,
-            idempotencyKey: 'orderId',
-            handle: async () => {},
-          }),
-        },
-        idempotencyTableName: h.tableName,
-        deadLetterQueueUrl: h.deadLetterQueueUrl,
-        sqsClient: h.sqs,
-      }),
-    );
+    const consumer = orderConsumerWithKeyPrefix(h, prefix);
     const order = orderPlaced();
     const invalid = sqsRecord('not json');
 
@@ -340,20 +345,7 @@ describe('idempotency keys', () => {
   test('GIVEN no IDEMPOTENCY_KEY_PREFIX THEN the keys start with the service name and a dot', async () => {
     // A function the kit's constructs did not deploy.
     const h = await harness();
-    const consumer = withKeyPrefix(undefined, () =>
-      createQueueConsumer({
-        events: {
-          OrderPlaced: defineEventHandler({
-            schema: OrderPlacedSchema,
-            idempotencyKey: 'orderId',
-            handle: async () => {},
-          }),
-        },
-        idempotencyTableName: h.tableName,
-        deadLetterQueueUrl: h.deadLetterQueueUrl,
-        sqsClient: h.sqs,
-      }),
-    );
+    const consumer = orderConsumerWithKeyPrefix(h, undefined);
 
     await consumer(sqsEvent([sqsRecord(JSON.stringify(orderPlaced()))]), lambdaContext());
 
