@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import Table from 'cli-table3';
+import { CONSUMER_ENVIRONMENT } from '../contract';
 import { buildReferenceApp } from '../lib/stacks/reference-app';
 import { type BenchResult, finish, RESULTS_FILE, withinBudget } from './results';
 
@@ -251,7 +252,7 @@ function functionSettings(id: string, props: Record<string, unknown> | undefined
 }
 
 function serviceName(id: string, props: Record<string, unknown> | undefined): string {
-  const name = at(props, 'Environment', 'Variables', 'POWERTOOLS_SERVICE_NAME');
+  const name = at(props, 'Environment', 'Variables', CONSUMER_ENVIRONMENT.serviceName);
   return typeof name === 'string' ? name : id;
 }
 

@@ -4,6 +4,7 @@ import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
+import { CONSUMER_ENVIRONMENT } from '../contract';
 import { readAssembly } from '../local/assembly';
 import { type BenchResult, finish, median, withinBudget } from './results';
 
@@ -87,7 +88,7 @@ const bundles = readAssembly(assemblyDir).flatMap((stack) =>
       const assetPath = resource.Metadata?.['aws:asset:path'];
       const variables = (resource.Properties?.Environment as { Variables?: Record<string, string> })?.Variables;
       const file = path.join(assemblyDir, String(assetPath), 'index.js');
-      return { name: variables?.POWERTOOLS_SERVICE_NAME ?? logicalId, kb: statSync(file).size / 1024 };
+      return { name: variables?.[CONSUMER_ENVIRONMENT.serviceName] ?? logicalId, kb: statSync(file).size / 1024 };
     }),
 );
 

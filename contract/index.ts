@@ -76,8 +76,8 @@ export const IDEMPOTENCY_TABLE_LAYOUT = {
 /**
  * The start of every idempotency key of the consumer called `consumerName`. Keys are
  * `<consumer name>.<event type>#<hash>` for effects and `<consumer name>.dead-letter#<digest>` for the marks of
- * dead-lettered records, so two consumers sharing a table never share a record, and IAM can hold each function to
- * its own keys.
+ * dead-lettered records, and IAM holds each function to its own keys (`<consumer name>.*`). The constructs refuse a
+ * consumer name with a dot, `*` or `?`, and two consumers with one name on one table, so no two consumers' keys meet.
  */
 export function idempotencyKeyPrefix(consumerName: string): string {
   return `${consumerName}.`;

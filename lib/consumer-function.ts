@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -9,6 +9,12 @@ import { type BundlingOptions, esbuildCode } from './private/esbuild-code';
 import { PropsValidator } from './validation';
 
 export type { BundlingOptions } from './private/esbuild-code';
+
+/**
+ * What a service name may hold. It starts every idempotency key of the consumer (`<service name>.`) and the IAM
+ * condition on them (`<service name>.*`): without a dot of its own, no consumer's prefix can start another's.
+ */
+const SERVICE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** The newest Node.js runtime that aws-cdk-lib offers; a test keeps this in step with the library. */
 export const CONSUMER_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -62,7 +68,9 @@ export interface ConsumerFunctionProps {
   readonly environment?: Record<string, string>;
 
   /**
-   * The service name in logs and the dimension of the business metrics (`POWERTOOLS_SERVICE_NAME`).
+   * The service name in logs and the dimension of the business metrics (`POWERTOOLS_SERVICE_NAME`), and the start
+   * of every idempotency key of a consumer. Valid: 1 to 128 of the characters a-z A-Z 0-9 _ -; unique among the
+   * consumers that share an idempotency table.
    *
    * @default - the construct ID of the consumer
    */
@@ -118,14 +126,21 @@ export class ConsumerFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: ConsumerFunctionProps) {
     super(scope, id);
+    const serviceName = props.serviceName ?? scope.node.id;
     new PropsValidator()
       .durationInRange('timeout', props.timeout, 1, 900)
       .integerInRange('memorySize', props.memorySize, 128, 10_240)
       .integerAtLeast('reservedConcurrentExecutions', props.reservedConcurrentExecutions, 0)
+      .check(
+        !Token.isUnresolved(serviceName) && !SERVICE_NAME.test(serviceName),
+        `serviceName must be 1 to 128 of the characters a-z A-Z 0-9 _ -, got '${serviceName}'` +
+          `${props.serviceName === undefined ? ' (the default: the construct ID of the consumer)' : ''}: it starts ` +
+          "every idempotency key and the IAM grant on them, where '.', '*' or '?' could reach another consumer's keys",
+      )
       .throwIfInvalid(this, 'ConsumerFunction');
 
     this.timeout = props.timeout ?? Duration.seconds(30);
-    this.serviceName = props.serviceName ?? scope.node.id;
+    this.serviceName = serviceName;
     this.metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {

@@ -329,6 +329,11 @@ function validate(scope: Construct, props: QueueConsumerProps, fifo: boolean): v
   const functionTimeout = props.functionProps.timeout ?? Duration.seconds(30);
 
   if (props.existingQueue) {
+    const existingDeadLetterQueue = (props.existingQueue as { deadLetterQueue?: sqs.DeadLetterQueue }).deadLetterQueue;
+    validator.check(
+      existingDeadLetterQueue !== undefined && props.deadLetterQueueProps !== undefined,
+      `deadLetterQueueProps cannot be combined with an existingQueue that has its own dead-letter queue, got ${describeProp(props.deadLetterQueueProps)}: that queue is used as it is`,
+    );
     const newQueueProps = [
       'fifo',
       'queueName',

@@ -98,7 +98,7 @@ export interface StreamConsumerProps {
 
   /**
    * More options of the new stream, passed through to `kinesis.Stream`. Merged in this order: the kit's defaults,
-   * then these, then the construct's own props. Not with `existingStream`.
+   * then these, then what the kit requires (encryption at rest). Not with `existingStream`.
    *
    * @default - none
    */
@@ -255,14 +255,15 @@ export class StreamConsumer extends Construct {
     } else {
       this.retentionPeriod = props.retentionPeriod ?? Duration.hours(24);
       this.stream = new kinesis.Stream(this, 'Stream', {
-        ...props.streamProps,
+        // The kit's defaults (with the construct's own props), then the pass-through props, then what it requires.
         streamName: props.streamName,
         streamMode: props.shardCount === undefined ? kinesis.StreamMode.ON_DEMAND : kinesis.StreamMode.PROVISIONED,
         shardCount: props.shardCount,
         retentionPeriod: this.retentionPeriod,
+        removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+        ...props.streamProps,
         encryption: props.encryptionKey ? kinesis.StreamEncryption.KMS : kinesis.StreamEncryption.MANAGED,
         encryptionKey: props.encryptionKey,
-        removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       });
     }
     this.idempotencyTable = props.idempotencyTable ?? new IdempotencyTable(this, 'Idempotency');

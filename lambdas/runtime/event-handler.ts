@@ -13,6 +13,15 @@ export interface RecordContext {
   readonly lambdaContext: Context;
 }
 
+/**
+ * The fields of an event (as its schema outputs it) that can hold its idempotency key: those whose value is a
+ * string or a number. A field of another type would fail every event it keys, so it does not compile.
+ */
+export type IdempotencyKeyField<TEvent> = {
+  [K in keyof TEvent]-?: NonNullable<TEvent[K]> extends string | number ? K : never;
+}[keyof TEvent] &
+  string;
+
 /** How one event type is validated, identified and applied. */
 export interface EventHandler<TSchema extends v.GenericSchema = v.GenericSchema> {
   /** The schema every event of this type must satisfy. */
@@ -24,9 +33,10 @@ export interface EventHandler<TSchema extends v.GenericSchema = v.GenericSchema>
    *
    * Any field name works (`order-id` included). Its value must be a non-empty string or a finite number (`0`
    * included); a number is the same key as its decimal text (`42` and `"42"`). Any other value (missing, empty,
-   * `true`, an object) is a `MissingIdempotencyKeyError`: the record is dead-lettered.
+   * `true`, an object) is a `MissingIdempotencyKeyError`: the record is dead-lettered. Only fields whose schema
+   * outputs a string or a number compile.
    */
-  readonly idempotencyKey: keyof v.InferOutput<TSchema> & string;
+  readonly idempotencyKey: IdempotencyKeyField<v.InferOutput<TSchema>>;
   /** Applies the event's effect. It must itself be safe to repeat: see the effect helpers. */
   readonly handle: (event: v.InferOutput<TSchema>, context: RecordContext) => Promise<void>;
   /**

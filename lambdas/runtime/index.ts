@@ -23,16 +23,13 @@ export {
   putIfAbsent,
 } from './effects';
 export {
-  BlockedByEarlierFailureError,
-  DuplicateOfFailedRecordError,
   InvalidJsonError,
   MissingIdempotencyKeyError,
-  OutOfTimeError,
   OversizeRecordError,
   PermanentError,
   SchemaViolationError,
   UnknownEventTypeError,
 } from './errors';
-export { defineEventHandler, type EventHandler, type RecordContext } from './event-handler';
+export { defineEventHandler, type EventHandler, type IdempotencyKeyField, type RecordContext } from './event-handler';
 export { createLogger, redactPersonalData } from './observability';
 export type { RecordSource } from './records';

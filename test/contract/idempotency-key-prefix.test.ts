@@ -89,7 +89,7 @@ describe('GIVEN consumers whose service names are not their construct IDs', () =
   beforeAll(async () => {
     // GIVEN the constructs as an app would use them, with service names that differ from the construct IDs
     const { stack } = createTestStack();
-    new QueueConsumer(stack, 'Signups', { functionProps: { entry: HANDLER_ENTRY, serviceName: 'welcome.mailer' } });
+    new QueueConsumer(stack, 'Signups', { functionProps: { entry: HANDLER_ENTRY, serviceName: 'welcome-mailer' } });
     new StreamConsumer(stack, 'Clicks', {
       consumers: { sessions: { functionProps: { entry: HANDLER_ENTRY, serviceName: 'click-sessionizer' } } },
     });
@@ -103,7 +103,7 @@ describe('GIVEN consumers whose service names are not their construct IDs', () =
     const events = {
       UserSignedUp: defineEventHandler({ schema: SignedUp, idempotencyKey: 'userId', handle: async () => undefined }),
     };
-    const signups = consumers.get('welcome.mailer') as SynthesizedConsumer;
+    const signups = consumers.get('welcome-mailer') as SynthesizedConsumer;
     const sessions = consumers.get('click-sessionizer') as SynthesizedConsumer;
     expect(signups.allowedKeys).toEqual([`${signups.environment[CONSUMER_ENVIRONMENT.idempotencyKeyPrefix]}*`]);
     expect(sessions.allowedKeys).toEqual([`${sessions.environment[CONSUMER_ENVIRONMENT.idempotencyKeyPrefix]}*`]);
@@ -129,8 +129,8 @@ describe('GIVEN consumers whose service names are not their construct IDs', () =
     expect(written.map(allowedFor).sort()).toEqual([
       ['click-sessionizer'],
       ['click-sessionizer'],
-      ['welcome.mailer'],
-      ['welcome.mailer'],
+      ['welcome-mailer'],
+      ['welcome-mailer'],
     ]);
   });
 });

@@ -418,4 +418,42 @@ describe('the user-activity example, built from the packed kit', () => {
       for (const specifier of kitImports) expect(['cdk-eda-kit', 'cdk-eda-kit/runtime'], file).toContain(specifier);
     }
   });
+  // Last: it replaces aws-cdk-lib in the copy. The peer range starts where the constructs' APIs start
+  // (`Validations.of().acknowledge`, which cdk-nag 3 reads); the oldest release it admits must synthesize the app.
+  test('synthesizes with the oldest aws-cdk-lib of its peer range', async () => {
+    const root = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    const oldest = String(root.peerDependencies['aws-cdk-lib']).replace(/^\^/, '');
+    // A fresh install with the oldest release pinned: npm leaves aws-cdk-lib's bundled dependencies broken when
+    // it swaps the version in place.
+    const manifestFile = path.join(appDir, 'package.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+    manifest.dependencies['aws-cdk-lib'] = oldest;
+    writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+    rmSync(path.join(appDir, 'node_modules'), { recursive: true, force: true });
+    rmSync(path.join(appDir, 'package-lock.json'), { force: true });
+    await runOrThrow(
+      `npm install (aws-cdk-lib ${oldest})`,
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts'],
+      appDir,
+    );
+    const installed = JSON.parse(readFileSync(path.join(appDir, 'node_modules/aws-cdk-lib/package.json'), 'utf8'));
+    expect(installed.version).toBe(oldest);
+    rmSync(path.join(appDir, 'cdk.out'), { recursive: true, force: true });
+    const oldestSynth = await run(
+      `cdk synth -q (aws-cdk-lib ${oldest})`,
+      path.join(appDir, 'node_modules', '.bin', 'cdk'),
+      ['synth', '-q'],
+      appDir,
+    );
+    expect(oldestSynth.code, `${oldestSynth.stdout}${oldestSynth.stderr}`).toBe(0);
+    const oldestTemplate = JSON.parse(readFileSync(path.join(appDir, 'cdk.out', 'UserActivity.template.json'), 'utf8'));
+    const mappings = Object.values(oldestTemplate.Resources as Record<string, any>).filter(
+      (resource) => resource.Type === 'AWS::Lambda::EventSourceMapping',
+    );
+    expect(mappings.map((mapping) => mapping.Properties.FunctionResponseTypes)).toEqual([
+      ['ReportBatchItemFailures'],
+      ['ReportBatchItemFailures'],
+    ]);
+  }, 120_000);
 });

@@ -336,6 +336,24 @@ describe('ConsumerFunction validation', () => {
     );
   });
 
+  test.each(['orders.audit', 'orders*', 'a?b', ' orders', ''])("fails when serviceName is '%s'", (serviceName) => {
+    expect(attempt({ serviceName })).toThrow(
+      `${prefix}serviceName must be 1 to 128 of the characters a-z A-Z 0-9 _ -, got '${serviceName}': it starts ` +
+        "every idempotency key and the IAM grant on them, where '.', '*' or '?' could reach another consumer's keys",
+    );
+  });
+
+  test('fails when the default serviceName, the construct ID of the consumer, has a dot', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+    const consumer = new Construct(stack, 'orders.audit');
+
+    // WHEN / THEN
+    expect(() => new ConsumerFunction(consumer, 'Consumer', { entry: HANDLER_ENTRY })).toThrow(
+      "got 'orders.audit' (the default: the construct ID of the consumer)",
+    );
+  });
+
   test('fails when several props are invalid, with every problem in one error', () => {
     expect(attempt({ timeout: Duration.seconds(0), memorySize: 64, reservedConcurrentExecutions: -5 })).toThrow(
       "ConsumerFunction at 'TestStack/Consumer' has invalid props:\n" +

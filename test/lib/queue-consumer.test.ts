@@ -794,3 +794,26 @@ describe('QueueConsumer pass-through props', () => {
     expect(policies).toContain('"dynamodb:LeadingKeys":["Orders.*"]');
   });
 });
+
+describe('QueueConsumer pass-through props with an existing queue', () => {
+  test('fails when deadLetterQueueProps is given for an existingQueue that has its own dead-letter queue', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+    const existingDeadLetterQueue = new sqs.Queue(stack, 'ExistingDeadLetterQueue');
+    const existingQueue = new sqs.Queue(stack, 'Existing', {
+      deadLetterQueue: { queue: existingDeadLetterQueue, maxReceiveCount: 3 },
+    });
+
+    // WHEN / THEN
+    expect(
+      () =>
+        new QueueConsumer(stack, 'Orders', {
+          functionProps,
+          existingQueue,
+          deadLetterQueueProps: { retentionPeriod: Duration.days(7) },
+        }),
+    ).toThrow(
+      "QueueConsumer at 'TestStack/Orders' has invalid props:\n  - deadLetterQueueProps cannot be combined with an existingQueue that has its own dead-letter queue, got { retentionPeriod }: that queue is used as it is",
+    );
+  });
+});

@@ -594,12 +594,12 @@ describe('StreamConsumer validation', () => {
     },
   );
 
-  test('GIVEN a name of 128 allowed characters THEN the consumer is added', () => {
-    // GIVEN
+  test('GIVEN a name of 128 allowed characters, with a service name of its own THEN the consumer is added', () => {
+    // GIVEN a name with a dot, which Kinesis allows and a service name does not
     const name = `${'a'.repeat(125)}_.-`;
 
     // WHEN
-    const binding = attemptConsumer({}, name)();
+    const binding = attemptConsumer({ functionProps: { ...functionProps, serviceName: 'audit' } }, name)();
 
     // THEN
     expect((binding as { name: string }).name).toBe(name);
@@ -802,5 +802,35 @@ describe('StreamConsumer pass-through props and keys', () => {
 
     // THEN
     expect(seen).toEqual(['audit', 'stats']);
+  });
+});
+
+describe('StreamConsumer consumers sharing an idempotency table', () => {
+  test('fails when two consumers of one table have the same service name: they would share idempotency records', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+    const idempotencyTable = new IdempotencyTable(stack, 'Shared');
+    new StreamConsumer(stack, 'Orders', { idempotencyTable, consumers: { audit: { functionProps } } });
+
+    // WHEN / THEN
+    expect(
+      () => new StreamConsumer(stack, 'Payments', { idempotencyTable, consumers: { audit: { functionProps } } }),
+    ).toThrow(
+      "The consumer at 'TestStack/Payments/audit/Consumer/Function' has the service name of the consumer at " +
+        "'TestStack/Orders/audit/Consumer/Function' ('audit'), and both keep idempotency records in the same table: " +
+        'give one of them another serviceName',
+    );
+  });
+
+  test('GIVEN the same service name on two tables THEN both are allowed: their records never meet', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+
+    // WHEN
+    new StreamConsumer(stack, 'Orders', { consumers: { audit: { functionProps } } });
+    new StreamConsumer(stack, 'Payments', { consumers: { audit: { functionProps } } });
+
+    // THEN
+    Template.fromStack(stack).resourceCountIs('AWS::DynamoDB::Table', 2);
   });
 });

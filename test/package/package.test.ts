@@ -61,6 +61,22 @@ describe('the npm package', () => {
     expect(unwanted).toEqual([]);
   });
 
+  test('the ES module build of the runtime loads as ES modules in Node.js, every import a full path', () => {
+    // Bundlers pick it through the `module` condition; webpack, like Node.js, needs full paths in ES modules.
+    const loaded = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(path.join(root, 'dist/esm/lambdas/runtime/index.js'))}); console.log(Object.keys(m).sort().join(','))`,
+      ],
+      { encoding: 'utf8' },
+    );
+    const commonJs = Object.keys(require(path.join(root, 'dist/lambdas/runtime/index.js'))).sort();
+    expect(loaded.trim().split(',')).toEqual(commonJs);
+    expect(manifest.exports['./runtime'].module).toBe('./dist/esm/lambdas/runtime/index.js');
+  });
+
   test('the CLI is compiled JavaScript run by node', () => {
     expect(manifest.bin).toEqual({ 'eda-kit': 'dist/bin/eda-kit.js' });
     const cli = readFileSync(path.join(root, 'dist', 'bin', 'eda-kit.js'), 'utf8');

@@ -14,6 +14,7 @@ import {
   createStreamConsumer,
   DEAD_LETTER_ATTRIBUTES,
   defineEventHandler,
+  type IdempotencyKeyField,
   PermanentError,
   putIfAbsent,
   type RecordContext,
@@ -260,11 +261,19 @@ describe('queue consumer idempotency', () => {
 });
 
 describe('idempotency keys', () => {
+  test('GIVEN a key field whose schema outputs neither a string nor a number THEN the handler does not compile', () => {
+    const schema = v.object({ type: v.literal('Flagged'), flag: v.boolean(), id: v.string(), count: v.number() });
+    // @ts-expect-error: a boolean cannot name one effect among many; `tsc -p .` fails if this compiles.
+    const flagged = defineEventHandler({ schema, idempotencyKey: 'flag', handle: async () => {} });
+    const counted = defineEventHandler({ schema, idempotencyKey: 'count', handle: async () => {} });
+    expect([flagged.idempotencyKey, counted.idempotencyKey]).toEqual(['flag', 'count']);
+  });
+
   /** A consumer of one event type keyed by `field`, whose handler records each run's event. */
   function keyedConsumer<TSchema extends v.GenericSchema>(
     h: Harness,
     schema: TSchema,
-    field: keyof v.InferOutput<TSchema> & string,
+    field: IdempotencyKeyField<v.InferOutput<TSchema>>,
   ) {
     const runs: unknown[] = [];
     const consumer = withOwnKeyPrefix('keys', () =>
