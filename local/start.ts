@@ -5,7 +5,8 @@ import { MultiBar, Presets } from 'cli-progress';
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { RECORD_METRIC_NAMES } from '../contract';
-import { ratio, wholeNumberFrom } from '../ops/cli-args';
+import { port, ratio, wholeNumberFrom } from '../ops/cli-args';
+import { DEFAULT_EDGE_PORT, type EdgeEndpoint, EdgePortInUseError, startEdgeEndpoint } from './edge-endpoint';
 import { spawnEmulators } from './emulators';
 import type { FunctionOutput } from './function-runtime';
 import { LocalCloud } from './local-cloud';
@@ -25,6 +26,7 @@ interface Flags {
   seed: number;
   json?: string;
   serve: boolean;
+  port: number;
   dataDir?: string;
 }
 
@@ -42,6 +44,12 @@ const program = new Command()
   .option('--seed <n>', 'seed of the workload', wholeNumberFrom(0), 1)
   .option('--json <file>', 'write the report as JSON')
   .option('--serve', 'keep running after the workload and write .local/endpoints.json', false)
+  .option(
+    '--port <n>',
+    'with --serve: the one port that serves SQS, Kinesis and DynamoDB (AWS_ENDPOINT_URL); 0 picks a free one',
+    port,
+    DEFAULT_EDGE_PORT,
+  )
   .option('--data-dir <dir>', 'keep DynamoDB and Kinesis state in this folder between runs')
   .showHelpAfterError(false)
   .configureOutput({
@@ -54,6 +62,7 @@ async function main(): Promise<void> {
   const say = (message: string) => console.log(`[${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${message}`);
 
   const assemblyDir = path.join(projectDir, 'cdk.out');
+  if (flags.serve) await ensurePortFree(flags.port);
   say('Synthesizing the app and starting the emulators...');
   // The emulators start while the app synthesizes: they do not depend on it.
   const emulators = spawnEmulators({ dataDir: flags.dataDir });
@@ -92,10 +101,12 @@ async function main(): Promise<void> {
     `Local cloud up: ${cloud.functions.length} functions, ${cloud.pollers.length} event source mappings. Logs in .local/logs/.`,
   );
 
+  let edge: EdgeEndpoint | undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
+    await edge?.close();
     await cloud.stop();
     process.exit(code);
   };
@@ -149,15 +160,15 @@ async function main(): Promise<void> {
   }
 
   if (flags.serve) {
+    edge = await startEdgeEndpoint(cloud.endpoints, { port: flags.port });
     const file = path.join(projectDir, '.local', 'endpoints.json');
     writeFileSync(
       file,
-      `${JSON.stringify({ region: 'us-east-1', endpoints: cloud.endpoints, resources: cloud.resourceMap() }, null, 2)}\n`,
+      `${JSON.stringify({ region: 'us-east-1', edge: edge.url, endpoints: cloud.endpoints, resources: cloud.resourceMap() }, null, 2)}\n`,
     );
     say(`Serving. Endpoints and every resource's local name, URL or ARN: ${path.relative(process.cwd(), file)}`);
-    say(
-      `  e.g. aws --endpoint-url ${cloud.endpoints.sqs} sqs list-queues   (any access key; region us-east-1). Ctrl-C stops.`,
-    );
+    say(`  SQS, Kinesis and DynamoDB on one endpoint: AWS_ENDPOINT_URL=${edge.url}`);
+    say(`  e.g. AWS_ENDPOINT_URL=${edge.url} aws sqs list-queues   (any access key; region us-east-1). Ctrl-C stops.`);
     return;
   }
   await stop(report && (report.lost > 0 || report.duplicatedEffects > 0) ? 1 : 0);
@@ -199,6 +210,18 @@ function printReport(report: WorkloadReport, firstEventSeconds: number | undefin
       (firstEventSeconds === undefined ? '' : ` First event processed ${firstEventSeconds.toFixed(1)} s after start.`),
   );
   console.log(`Dead letters by reason: ${JSON.stringify(report.deadLetterReasons)}`);
+}
+
+/** Fails before anything starts when the edge's port is taken: a one-line error and exit code 2. */
+async function ensurePortFree(edgePort: number): Promise<void> {
+  try {
+    const probe = await startEdgeEndpoint({ sqs: '', kinesis: '', dynamodb: '' }, { port: edgePort });
+    await probe.close();
+  } catch (error) {
+    if (!(error instanceof EdgePortInUseError)) throw error;
+    console.error(error.message);
+    process.exit(2);
+  }
 }
 
 main().catch((error) => {

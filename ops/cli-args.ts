@@ -27,3 +27,11 @@ export function ratio(value: string): number {
     throw new InvalidArgumentError(`expected a number from 0 to 1, got '${value}'`);
   return parsed;
 }
+
+/** A TCP port: a whole number from 0 (any free port) to 65535. */
+export function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535)
+    throw new InvalidArgumentError(`expected a port from 0 to 65535, got '${value}'`);
+  return parsed;
+}

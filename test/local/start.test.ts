@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import * as path from 'node:path';
 import { expect, test } from 'vitest';
 
@@ -23,4 +24,37 @@ test.each([
   expect(result.status).toBe(2);
   expect(result.stderr.trim()).toBe(message);
   expect(result.stdout).toBe('');
+});
+
+test('GIVEN --port out of range THEN npm start says why on one line and exits 2', () => {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'local/start.ts', '--serve', '--port', '70000'], {
+    cwd: projectDir,
+    encoding: 'utf8',
+  });
+
+  expect(result.status).toBe(2);
+  expect(result.stderr.trim()).toBe(
+    "error: option '--port <n>' argument '70000' is invalid. expected a port from 0 to 65535, got '70000'",
+  );
+});
+
+test('GIVEN --serve on a port another process holds THEN npm start names the port, exits 2 and starts nothing', async () => {
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  const taken = (holder.address() as AddressInfo).port;
+  try {
+    const result = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'local/start.ts', '--serve', '--port', String(taken)],
+      { cwd: projectDir, encoding: 'utf8' },
+    );
+
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      `port ${taken} is in use by another process: stop it, or choose another port with --port`,
+    );
+    expect(result.stdout).toBe('');
+  } finally {
+    holder.close();
+  }
 });

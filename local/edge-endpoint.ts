@@ -1,0 +1,205 @@
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  type IncomingHttpHeaders,
+  request,
+} from 'node:http';
+import {
+  createServer as createHttp2Server,
+  type IncomingHttpHeaders as Http2Headers,
+  type Http2Server,
+  constants as http2Constants,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import { type AddressInfo, connect, createServer as createNetServer, type Server, type Socket } from 'node:net';
+import type { EmulatorEndpoints } from '../ops/endpoint-clients';
+
+/** The port LocalStack's edge listens on, which scripts written for it expect. */
+export const DEFAULT_EDGE_PORT = 4566;
+
+/** One endpoint in front of the emulators. */
+export interface EdgeEndpoint {
+  /** `http://127.0.0.1:<port>`: what `AWS_ENDPOINT_URL` is set to. */
+  readonly url: string;
+  /** Requests served so far, by service. */
+  readonly requests: Readonly<Record<keyof EmulatorEndpoints | 'unknown', number>>;
+  close(): Promise<void>;
+}
+
+/** Options of {@link startEdgeEndpoint}. */
+export interface EdgeEndpointOptions {
+  /**
+   * The port on 127.0.0.1; 0 picks a free one.
+   *
+   * @default 4566
+   */
+  readonly port?: number;
+}
+
+/** A port that another process holds. */
+export class EdgePortInUseError extends Error {
+  constructor(port: number) {
+    super(`port ${port} is in use by another process: stop it, or choose another port with --port`);
+    this.name = 'EdgePortInUseError';
+  }
+}
+
+/** The X-Amz-Target prefix of each service's JSON protocol. */
+const TARGET_PREFIXES: readonly [string, keyof EmulatorEndpoints][] = [
+  ['AmazonSQS.', 'sqs'],
+  ['Kinesis_', 'kinesis'],
+  ['DynamoDB_', 'dynamodb'],
+];
+/** The signing name in a SigV4 credential scope: `Credential=<key>/<date>/<region>/<service>/aws4_request`. */
+const CREDENTIAL_SCOPE = /Credential=[^/]+\/\d{8}\/[^/]+\/([a-z0-9-]+)\/aws4_request/;
+const SIGNING_NAMES: Readonly<Record<string, keyof EmulatorEndpoints>> = {
+  sqs: 'sqs',
+  kinesis: 'kinesis',
+  dynamodb: 'dynamodb',
+};
+/** Connection-level headers that HTTP/2 forbids in a response. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+const HTTP2_PREFACE = 'PRI * HTTP/2.0';
+
+/**
+ * Which emulator a request is for: by the service its signature names, else by its `X-Amz-Target`. Both are set
+ * by every AWS SDK and the AWS CLI; nothing else is read, so the body streams through untouched.
+ */
+export function serviceOf(headers: IncomingHttpHeaders | Http2Headers): keyof EmulatorEndpoints | undefined {
+  const scope = CREDENTIAL_SCOPE.exec(String(headers.authorization ?? ''))?.[1];
+  if (scope && SIGNING_NAMES[scope]) return SIGNING_NAMES[scope];
+  const target = String(headers['x-amz-target'] ?? '');
+  return TARGET_PREFIXES.find(([prefix]) => target.startsWith(prefix))?.[1];
+}
+
+/**
+ * Serves SQS, Kinesis and DynamoDB on one port, as LocalStack's edge does: each request goes to the emulator of
+ * the service it is signed for. It speaks HTTP/1.1 and cleartext HTTP/2 on the same port, since the SDK's Kinesis
+ * client talks HTTP/2. SQS answers name the queue URLs of the edge, so a client that follows a queue URL stays on it.
+ */
+export async function startEdgeEndpoint(
+  endpoints: EmulatorEndpoints,
+  options: EdgeEndpointOptions = {},
+): Promise<EdgeEndpoint> {
+  const requests = { sqs: 0, kinesis: 0, dynamodb: 0, unknown: 0 };
+  let edgeUrl = '';
+
+  /** Forwards one request to its emulator over HTTP/1.1 and hands back status, headers and body. */
+  const forward = (
+    method: string,
+    path: string,
+    headers: IncomingHttpHeaders | Http2Headers,
+    body: NodeJS.ReadableStream,
+    answer: (status: number, headers: IncomingHttpHeaders, body: Buffer) => void,
+  ) => {
+    const service = serviceOf(headers);
+    if (!service) {
+      requests.unknown++;
+      body.resume();
+      const message = 'the request names no service this endpoint serves (sqs, kinesis, dynamodb)';
+      answer(
+        400,
+        { 'content-type': 'application/json' },
+        Buffer.from(JSON.stringify({ __type: 'UnknownService', message })),
+      );
+      return;
+    }
+    requests[service]++;
+    const upstream = new URL(endpoints[service]);
+    const forwarded = Object.fromEntries(
+      Object.entries(headers).filter(([name]) => !name.startsWith(':') && !HOP_BY_HOP.has(name)),
+    );
+    const proxied = request(
+      { host: upstream.hostname, port: upstream.port, method, path, headers: { ...forwarded, host: upstream.host } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          let payload = Buffer.concat(chunks);
+          // The SQS emulator names queue URLs at its own port: name them at the edge's.
+          if (service === 'sqs') payload = Buffer.from(payload.toString('utf8').replaceAll(upstream.origin, edgeUrl));
+          const responseHeaders = { ...response.headers, 'content-length': String(payload.length) };
+          answer(response.statusCode ?? 502, responseHeaders, payload);
+        });
+      },
+    );
+    proxied.on('error', (error) => {
+      const message = `the ${service} emulator did not answer: ${error.message}`;
+      answer(
+        502,
+        { 'content-type': 'application/json' },
+        Buffer.from(JSON.stringify({ __type: 'BadGateway', message })),
+      );
+    });
+    body.pipe(proxied);
+  };
+
+  const http1 = createHttpServer((req, res) =>
+    forward(req.method ?? 'GET', req.url ?? '/', req.headers, req, (status, headers, body) => {
+      res.writeHead(status, headers);
+      res.end(body);
+    }),
+  );
+  const http2 = createHttp2Server();
+  http2.on('stream', (stream: ServerHttp2Stream, headers: Http2Headers) =>
+    forward(
+      String(headers[http2Constants.HTTP2_HEADER_METHOD]),
+      String(headers[http2Constants.HTTP2_HEADER_PATH]),
+      headers,
+      stream,
+      (status, responseHeaders, body) => {
+        const allowed = Object.fromEntries(
+          Object.entries(responseHeaders).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())),
+        );
+        if (stream.destroyed) return;
+        stream.respond({ ...allowed, [http2Constants.HTTP2_HEADER_STATUS]: status });
+        stream.end(body);
+      },
+    ),
+  );
+
+  // One port, two protocols. HTTP/2 reads its socket natively, so bytes already read cannot be handed back to it:
+  // each protocol gets a server on a private port, and the edge relays every connection whole to the right one.
+  const listenPrivately = async (internal: HttpServer | Http2Server) => {
+    await new Promise<void>((resolve) => internal.listen(0, '127.0.0.1', resolve));
+    return (internal.address() as AddressInfo).port;
+  };
+  const [http1Port, http2Port] = [await listenPrivately(http1), await listenPrivately(http2)];
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  };
+  const server: Server = createNetServer((client) => {
+    track(client);
+    client.once('data', (first: Buffer) => {
+      const isHttp2 = first.toString('latin1', 0, HTTP2_PREFACE.length) === HTTP2_PREFACE;
+      const relay = connect(isHttp2 ? http2Port : http1Port, '127.0.0.1');
+      track(relay);
+      relay.write(first);
+      client.pipe(relay).pipe(client);
+      relay.on('error', () => client.destroy());
+      client.on('error', () => relay.destroy());
+    });
+  });
+  const port = options.port ?? DEFAULT_EDGE_PORT;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new EdgePortInUseError(port) : error),
+    );
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  edgeUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: edgeUrl,
+    requests,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await Promise.all([
+        new Promise<void>((resolve) => server.close(() => resolve())),
+        new Promise<void>((resolve) => http1.close(() => resolve())),
+        new Promise<void>((resolve) => http2.close(() => resolve())),
+      ]);
+    },
+  };
+}

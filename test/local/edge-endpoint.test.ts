@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type EdgeEndpoint, startEdgeEndpoint } from '../../local/edge-endpoint';
+
+const root = path.resolve(__dirname, '..', '..');
+const endpoints = {
+  sqs: process.env.AWS_ENDPOINT_URL_SQS as string,
+  kinesis: process.env.AWS_ENDPOINT_URL_KINESIS as string,
+  dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
+};
+
+describe('GIVEN one endpoint in front of the emulators', () => {
+  let edge: EdgeEndpoint;
+
+  beforeAll(async () => {
+    edge = await startEdgeEndpoint(endpoints, { port: 0 });
+  });
+
+  afterAll(async () => {
+    await edge.close();
+  });
+
+  test('WHEN a script for LocalStack runs with nothing but AWS_ENDPOINT_URL THEN its stock SQS, Kinesis and DynamoDB clients all work through it', async () => {
+    // A clean environment: no per-service endpoint of the test run, only what a LocalStack user sets.
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      AWS_ENDPOINT_URL: edge.url,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const before = { ...edge.requests };
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        [path.join(root, 'test', 'fixtures', 'edge-client.js'), randomUUID().slice(0, 8)],
+        { cwd: root, env },
+        (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
+      ),
+    );
+
+    const seen = JSON.parse(output);
+    expect(seen.message).toBe('hello through the edge');
+    expect(seen.record).toBe('a record');
+    expect(seen.item).toEqual({ id: { S: 'a' }, n: { N: '1' } });
+    // Queue URLs name the edge, so a client that follows them stays on the one endpoint.
+    expect(seen.queueUrl.startsWith(`${edge.url}/`)).toBe(true);
+    for (const service of ['sqs', 'kinesis', 'dynamodb'] as const) {
+      expect(edge.requests[service], service).toBeGreaterThan(before[service]);
+    }
+  });
+
+  test('WHEN a request names no service it serves THEN it answers 400 with the reason', async () => {
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${edge.url}/`, { method: 'POST' }, (res) => {
+        let body = '';
+        res.on('data', (chunk) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end('{}');
+    });
+
+    expect(status).toBe(400);
+    expect(JSON.parse(body).message).toBe('the request names no service this endpoint serves (sqs, kinesis, dynamodb)');
+  });
+
+  test('fails when its port is taken, naming the port and the way out', async () => {
+    const port = Number(new URL(edge.url).port);
+
+    await expect(startEdgeEndpoint(endpoints, { port })).rejects.toThrow(
+      `port ${port} is in use by another process: stop it, or choose another port with --port`,
+    );
+  });
+});
