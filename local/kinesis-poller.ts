@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisStreamBatchResponse, KinesisStreamRecord } from 'aws-lambda';
+import type { FilterCriteria } from './filter-criteria';
 import type { FunctionRuntime } from './function-runtime';
 import { LOCAL_REGION } from './intrinsics';
 import type { PollerStats } from './sqs-poller';
@@ -28,6 +29,8 @@ export interface KinesisMappingConfig {
   readonly parallelizationFactor: number;
   /** The on-failure destination queue, if any. */
   readonly onFailureQueueUrl?: string;
+  /** The mapping's `FilterCriteria`: a record whose data passes none is skipped, as on AWS. */
+  readonly filter?: FilterCriteria;
   readonly functionArn: string;
 }
 
@@ -50,6 +53,7 @@ export class KinesisPoller {
     records: 0,
     failedRecords: 0,
     functionErrors: 0,
+    filteredOut: 0,
     discardedBatches: 0,
   };
   private running = false;
@@ -132,8 +136,13 @@ export class KinesisPoller {
         );
         iterator = NextShardIterator;
         for (const record of Records) {
-          lanes[laneOf(record.PartitionKey as string, lanes.length)].records.push(record);
           lastSequence = record.SequenceNumber;
+          // Filtered out: never sent, and the shard moves past it as if it had been processed.
+          if (this.config.filter && !this.config.filter.matchesKinesisData(record.Data ?? new Uint8Array())) {
+            this.stats.filteredOut++;
+            continue;
+          }
+          lanes[laneOf(record.PartitionKey as string, lanes.length)].records.push(record);
         }
         if (Records.length === 0) {
           this.shardsBehind.delete(shardId);

@@ -3,6 +3,7 @@ import { CONSUMER_ENVIRONMENT } from '../contract';
 import { type EmulatorEndpoints, emulatorClients, LOCAL_CREDENTIALS } from '../ops/endpoint-clients';
 import { readAssembly, type TemplateResource } from './assembly';
 import { type Emulators, spawnEmulators } from './emulators';
+import { FilterCriteria } from './filter-criteria';
 import { type FunctionOutput, FunctionRuntime } from './function-runtime';
 import { LOCAL_REGION, type LocalResource } from './intrinsics';
 import { type KinesisMappingConfig, KinesisPoller } from './kinesis-poller';
@@ -277,7 +278,7 @@ function mappingPoller(
   );
   if (!fn) throw new Error(`${logicalId}: no local function '${functionName}'`);
   if (props.Enabled === false) return undefined;
-  if (props.FilterCriteria) notice(`${logicalId}: FilterCriteria are not applied locally; every record is delivered.`);
+  const filter = FilterCriteria.fromTemplate(props.FilterCriteria);
   if (props.TumblingWindowInSeconds) notice(`${logicalId}: tumbling windows are not emulated; batches carry no state.`);
   const sourceArn = resolver.resolveString(props.EventSourceArn, `${logicalId}.EventSourceArn`);
   const source = [...resources.entries()].find(([, local]) => Object.values(local.attributes).includes(sourceArn));
@@ -299,6 +300,7 @@ function mappingPoller(
       reportBatchItemFailures,
       visibilityTimeoutSeconds: Number(queue.VisibilityTimeout ?? 30),
       concurrency: Math.min(Number(maximumConcurrency ?? 2), fn.runtime.concurrency, 2),
+      filter,
     };
     return {
       logicalId,
@@ -343,6 +345,7 @@ function mappingPoller(
     maximumRecordAgeSeconds: Number(props.MaximumRecordAgeInSeconds ?? -1),
     parallelizationFactor: Number(props.ParallelizationFactor ?? 1),
     onFailureQueueUrl: onFailureQueue?.attributes.QueueUrl,
+    filter,
     functionArn: fn.runtime.config.environment.FUNCTION_ARN,
   };
   return {

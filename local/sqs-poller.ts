@@ -7,6 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import type { FilterCriteria } from './filter-criteria';
 import type { FunctionRuntime } from './function-runtime';
 import { LOCAL_REGION } from './intrinsics';
 
@@ -22,6 +23,8 @@ export interface SqsMappingConfig {
   readonly visibilityTimeoutSeconds: number;
   /** Pollers that run at once (Lambda scales them; ScalingConfig.MaximumConcurrency caps them). */
   readonly concurrency: number;
+  /** The mapping's `FilterCriteria`: a message that passes none is deleted without an invocation, as on AWS. */
+  readonly filter?: FilterCriteria;
 }
 
 /** What a poller has done so far. */
@@ -30,6 +33,8 @@ export interface PollerStats {
   records: number;
   failedRecords: number;
   functionErrors: number;
+  /** Records that matched none of the mapping's filters: never sent to the function. */
+  filteredOut: number;
 }
 
 /**
@@ -41,7 +46,7 @@ export interface PollerStats {
  * lock groups), so a group is processed in order.
  */
 export class SqsPoller {
-  public readonly stats: PollerStats = { batches: 0, records: 0, failedRecords: 0, functionErrors: 0 };
+  public readonly stats: PollerStats = { batches: 0, records: 0, failedRecords: 0, functionErrors: 0, filteredOut: 0 };
   private running = false;
   private loops: Promise<void>[] = [];
   /** FIFO groups in flight or failed, with the time they may be received again. */
@@ -91,11 +96,26 @@ export class SqsPoller {
           MessageAttributeNames: ['All'],
         }),
       );
-      messages.push(...this.admit(Messages));
+      messages.push(...this.admit(await this.dropFilteredOut(Messages)));
       if (!this.running) break;
       if (Messages.length === 0 && messages.length > 0) break;
     } while (messages.length < this.config.batchSize && Date.now() < windowEnds && messages.length > 0);
     return messages;
+  }
+
+  /**
+   * Deletes the messages that match none of the mapping's filters, as Lambda does for SQS, before a FIFO group is
+   * held for them, and returns the rest.
+   */
+  private async dropFilteredOut(messages: Message[]): Promise<Message[]> {
+    const filter = this.config.filter;
+    if (!filter || messages.length === 0) return messages;
+    const kept: Message[] = [];
+    const dropped: Message[] = [];
+    for (const message of messages) (filter.matchesSqsRecord(this.toRecord(message)) ? kept : dropped).push(message);
+    await this.deleteMessages(dropped);
+    this.stats.filteredOut += dropped.length;
+    return kept;
   }
 
   /** FIFO: drops (leaves to reappear) messages of held groups, and holds the groups it admits. */
@@ -127,18 +147,7 @@ export class SqsPoller {
       failed = new Set(records.map((record) => record.messageId));
     }
     this.stats.failedRecords += failed.size;
-    const succeeded = messages.filter((message) => !failed.has(message.MessageId as string));
-    for (let i = 0; i < succeeded.length; i += 10) {
-      await this.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: this.config.queueUrl,
-          Entries: succeeded.slice(i, i + 10).map((message, index) => ({
-            Id: String(index),
-            ReceiptHandle: message.ReceiptHandle as string,
-          })),
-        }),
-      );
-    }
+    await this.deleteMessages(messages.filter((message) => !failed.has(message.MessageId as string)));
     if (this.config.fifo) {
       const heldUntil = Date.now() + this.config.visibilityTimeoutSeconds * 1000;
       for (const message of messages) {
@@ -146,6 +155,20 @@ export class SqsPoller {
         if (failed.has(message.MessageId as string)) this.heldGroups.set(group, heldUntil);
         else if (this.heldGroups.get(group) === Number.POSITIVE_INFINITY) this.heldGroups.delete(group);
       }
+    }
+  }
+
+  private async deleteMessages(messages: Message[]): Promise<void> {
+    for (let i = 0; i < messages.length; i += 10) {
+      await this.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.config.queueUrl,
+          Entries: messages.slice(i, i + 10).map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.ReceiptHandle as string,
+          })),
+        }),
+      );
     }
   }
 

@@ -104,9 +104,13 @@ describe('SQS event source mapping', () => {
 
 describe('Kinesis event source mapping', () => {
   test('GIVEN a poison record THEN bisection isolates it, it goes to the failure queue, and every other record is handled', async () => {
-    const stream = cloud.resource(cloud.logicalIdsOf('AWS::Kinesis::Stream')[0]);
+    const stream = cloud.resource(
+      cloud.logicalIdsOf('AWS::Kinesis::Stream').find((id) => id.startsWith('Events')) as string,
+    );
     const failureQueue = cloud.resource(
-      cloud.logicalIdsOf('AWS::SQS::Queue').find((id) => id.includes('FailureQueue')) as string,
+      cloud
+        .logicalIdsOf('AWS::SQS::Queue')
+        .find((id) => id.startsWith('Events') && id.includes('FailureQueue')) as string,
     );
     const data = ['r1', 'r2', 'r3', 'poison', 'r5', 'r6', 'r7', 'r8'];
 
@@ -146,4 +150,43 @@ describe('Kinesis event source mapping', () => {
     // The shard was blocked only as long as bisection and one retry take, not until the record expires.
     expect(Date.now() - started).toBeLessThan(20_000);
   }, 60_000);
+});
+
+describe('filter criteria', () => {
+  test('GIVEN a queue mapping with a filter THEN only matching messages are sent, and the others are deleted, as on AWS', async () => {
+    const queue = queueOf('Picky').ref;
+    const poller = cloud.pollers.find(({ functionLabel }) => functionLabel.startsWith('Picky'))?.poller;
+    const before = poller?.stats.filteredOut ?? 0;
+
+    for (const type of ['Wanted', 'Unwanted']) {
+      await clients.sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: JSON.stringify({ type }) }));
+    }
+    await clients.sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: 'not json' }));
+
+    await eventually(async () => (handled().includes('{"type":"Wanted"}') ? true : undefined), 15, 'the wanted one');
+    await eventually(async () => ((poller?.stats.filteredOut ?? 0) - before >= 2 ? true : undefined), 15, 'filtering');
+    expect(handled()).not.toContain('{"type":"Unwanted"}');
+    expect(handled()).not.toContain('not json');
+    // Deleted, not left to reappear or to be redriven.
+    expect(await receive(queue)).toEqual([]);
+    expect(await receive(deadLetterQueueOf('Picky').ref)).toEqual([]);
+  }, 30_000);
+
+  test('GIVEN a stream mapping with a filter on data THEN only matching records are sent, and the shard moves past the rest', async () => {
+    const stream = cloud.resource(
+      cloud.logicalIdsOf('AWS::Kinesis::Stream').find((id) => id.startsWith('Readings')) as string,
+    );
+    const readings = [12, 45, 101, 30, 80].map((celsius) => JSON.stringify({ celsius }));
+
+    await clients.kinesis.send(
+      new PutRecordsCommand({
+        StreamName: stream.ref,
+        Records: readings.map((reading) => ({ Data: Buffer.from(reading), PartitionKey: 'sensor-1' })),
+      }),
+    );
+
+    const wanted = ['{"celsius":45}', '{"celsius":80}'];
+    await eventually(async () => (wanted.every((item) => handled().includes(item)) ? true : undefined), 15, 'hot ones');
+    for (const cold of ['{"celsius":12}', '{"celsius":101}', '{"celsius":30}']) expect(handled()).not.toContain(cold);
+  }, 30_000);
 });
