@@ -31,6 +31,11 @@ export interface KinesisMappingConfig {
   readonly onFailureQueueUrl?: string;
   /** The mapping's `FilterCriteria`: a record whose data passes none is skipped, as on AWS. */
   readonly filter?: FilterCriteria;
+  /**
+   * `TumblingWindowInSeconds`: batches never span a window (by arrival time, aligned to the epoch), each invocation
+   * gets the state the last one returned, and the end of a window gets a final invocation. 0: no windows.
+   */
+  readonly tumblingWindowSeconds?: number;
   readonly functionArn: string;
 }
 
@@ -102,11 +107,13 @@ export class KinesisPoller {
 
   /**
    * Whether every record of the stream has been read and every batch is done with (handled, or given up on and
-   * described on the failure queue). An operator's view of "the mapping has caught up".
+   * described on the failure queue), and no tumbling window waits for its final invocation. An operator's view of
+   * "the mapping has caught up".
    */
   public get idle(): boolean {
     return (
-      this.shardsBehind.size === 0 && this.lanes.every((lane) => lane.records.length === 0 && lane.batches.length === 0)
+      this.shardsBehind.size === 0 &&
+      this.lanes.every((lane) => lane.records.length === 0 && lane.batches.length === 0 && lane.window === undefined)
     );
   }
 
@@ -164,7 +171,10 @@ export class KinesisPoller {
     while (this.running) {
       if (queue.length === 0) {
         const batch = await this.takeBatch(lane);
-        if (batch.length === 0) continue;
+        if (batch.length === 0) {
+          if (lane.window && Date.now() >= lane.window.endMs) await this.closeWindow(shardId, lane);
+          continue;
+        }
         queue.push(batch);
         retries = 0;
       }
@@ -175,7 +185,12 @@ export class KinesisPoller {
         continue;
       }
       queue[0] = fresh;
-      const outcome = await this.invoke(shardId, fresh);
+      if (this.windowMs > 0) {
+        const startMs = this.windowStartOf(fresh[0]);
+        if (lane.window && lane.window.startMs !== startMs) await this.closeWindow(shardId, lane);
+        lane.window ??= { startMs, endMs: startMs + this.windowMs, state: {} };
+      }
+      const outcome = await this.invoke(shardId, fresh, lane);
       if (outcome.kind === 'success') {
         queue.shift();
         retries = 0;
@@ -198,12 +213,50 @@ export class KinesisPoller {
     }
   }
 
-  /** Waits for records, then gathers up to `batchSize` for at most the batching window. */
+  /**
+   * Waits for records, then gathers up to `batchSize` for at most the batching window. With tumbling windows a batch
+   * holds records of one window only, and the wait ends when the lane's open window is due to close.
+   */
   private async takeBatch(lane: Lane): Promise<KinesisRecord[]> {
     const windowEnds = Date.now() + this.config.maxBatchingWindowSeconds * 1000;
-    while (this.running && lane.records.length === 0) await sleep(20);
+    while (this.running && lane.records.length === 0) {
+      if (lane.window && Date.now() >= lane.window.endMs) return [];
+      await sleep(20);
+    }
     while (this.running && lane.records.length < this.config.batchSize && Date.now() < windowEnds) await sleep(20);
-    return lane.records.splice(0, this.config.batchSize);
+    let size = Math.min(this.config.batchSize, lane.records.length);
+    if (this.windowMs > 0 && size > 0) {
+      const startMs = this.windowStartOf(lane.records[0]);
+      const outside = lane.records.slice(0, size).findIndex((record) => this.windowStartOf(record) !== startMs);
+      if (outside > 0) size = outside;
+    }
+    return lane.records.splice(0, size);
+  }
+
+  private get windowMs(): number {
+    return (this.config.tumblingWindowSeconds ?? 0) * 1000;
+  }
+
+  /** The start of the tumbling window a record falls in, by its arrival time. */
+  private windowStartOf(record: KinesisRecord): number {
+    const arrivedMs = record.ApproximateArrivalTimestamp?.getTime() ?? Date.now();
+    return Math.floor(arrivedMs / this.windowMs) * this.windowMs;
+  }
+
+  /**
+   * The final invocation of the lane's window, with no records and the window's last state, as Lambda makes when a
+   * window ends; then the window is gone and the next batch opens a new one with an empty state. Retried as a batch
+   * is, up to the mapping's retry attempts.
+   */
+  private async closeWindow(shardId: string, lane: Lane): Promise<void> {
+    const window = lane.window;
+    if (!window) return;
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.invoke(shardId, [], lane, true);
+      const limit = this.config.maximumRetryAttempts;
+      if (outcome.kind === 'success' || !this.running || (limit >= 0 && attempt >= limit)) break;
+    }
+    lane.window = undefined;
   }
 
   private async dropExpired(shardId: string, batch: KinesisRecord[]): Promise<KinesisRecord[]> {
@@ -217,14 +270,29 @@ export class KinesisPoller {
   private async invoke(
     shardId: string,
     batch: KinesisRecord[],
+    lane: Lane,
+    isFinalInvokeForWindow = false,
   ): Promise<{ kind: 'success' } | { kind: 'partial'; retryFrom: number } | { kind: 'error' }> {
     this.stats.batches++;
     this.stats.records += batch.length;
+    const window = lane.window;
     try {
       const response = (await this.runtime.invoke({
         Records: batch.map((record) => this.toRecord(shardId, record)),
-      })) as KinesisStreamBatchResponse | undefined;
+        // Lambda's tumbling window fields: the window, the state the last invocation returned, and whether this
+        // is the window's final invocation.
+        ...(window && {
+          window: { start: new Date(window.startMs).toISOString(), end: new Date(window.endMs).toISOString() },
+          state: window.state,
+          shardId,
+          eventSourceARN: this.config.streamArn,
+          isFinalInvokeForWindow,
+          isWindowTerminatedEarly: false,
+        }),
+      })) as (KinesisStreamBatchResponse & { state?: Record<string, unknown> }) | undefined;
       const failures = this.config.reportBatchItemFailures ? (response?.batchItemFailures ?? []) : [];
+      // The state carries on only from an invocation that succeeded whole.
+      if (window && failures.length === 0 && response?.state !== undefined) window.state = response.state;
       if (failures.length === 0) return { kind: 'success' };
       const failed = new Set(failures.map((failure) => failure.itemIdentifier));
       const retryFrom = batch.findIndex((record) => failed.has(record.SequenceNumber as string));
@@ -310,6 +378,8 @@ class Lane {
   public readonly records: KinesisRecord[] = [];
   /** Batches taken and not yet done with, the first one in flight. */
   public readonly batches: KinesisRecord[][] = [];
+  /** The open tumbling window, with the state its last invocation returned. */
+  public window?: { readonly startMs: number; readonly endMs: number; state: Record<string, unknown> };
 }
 
 function laneOf(partitionKey: string, lanes: number): number {

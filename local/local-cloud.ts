@@ -279,7 +279,6 @@ function mappingPoller(
   if (!fn) throw new Error(`${logicalId}: no local function '${functionName}'`);
   if (props.Enabled === false) return undefined;
   const filter = FilterCriteria.fromTemplate(props.FilterCriteria);
-  if (props.TumblingWindowInSeconds) notice(`${logicalId}: tumbling windows are not emulated; batches carry no state.`);
   const sourceArn = resolver.resolveString(props.EventSourceArn, `${logicalId}.EventSourceArn`);
   const source = [...resources.entries()].find(([, local]) => Object.values(local.attributes).includes(sourceArn));
   if (!source) throw new Error(`${logicalId}: the event source ${sourceArn} is not a resource of the stack`);
@@ -346,6 +345,7 @@ function mappingPoller(
     parallelizationFactor: Number(props.ParallelizationFactor ?? 1),
     onFailureQueueUrl: onFailureQueue?.attributes.QueueUrl,
     filter,
+    tumblingWindowSeconds: Number(props.TumblingWindowInSeconds ?? 0),
     functionArn: fn.runtime.config.environment.FUNCTION_ARN,
   };
   return {

@@ -190,3 +190,49 @@ describe('filter criteria', () => {
     for (const cold of ['{"celsius":12}', '{"celsius":101}', '{"celsius":30}']) expect(handled()).not.toContain(cold);
   }, 30_000);
 });
+
+describe('tumbling windows', () => {
+  test('GIVEN a stream mapping with a tumbling window THEN state passes from one invocation to the next, and each window ends with a final invocation', async () => {
+    const stream = cloud.resource(
+      cloud.logicalIdsOf('AWS::Kinesis::Stream').find((id) => id.startsWith('Windowed')) as string,
+    );
+    const readings = [10, 20, 30, 40, 50, 60, 70];
+
+    await clients.kinesis.send(
+      new PutRecordsCommand({
+        StreamName: stream.ref,
+        Records: readings.map((celsius) => ({
+          Data: Buffer.from(JSON.stringify({ celsius })),
+          PartitionKey: 'sensor',
+        })),
+      }),
+    );
+
+    // Every record is counted in exactly one window's final state, whatever window boundary the puts fell across.
+    type ClosedWindow = { start: string; end: string; count: number; total: number };
+    const windows = await eventually(
+      async () => {
+        const closed = outputs
+          .map((output) => output.json?.windowClosed as ClosedWindow | undefined)
+          .filter((value) => value !== undefined);
+        const counted = closed.reduce((sum, window) => sum + window.count, 0);
+        return counted >= readings.length ? closed : undefined;
+      },
+      20,
+      'the windows to close',
+    );
+    expect(windows.reduce((sum, window) => sum + window.count, 0)).toBe(readings.length);
+    expect(windows.reduce((sum, window) => sum + window.total, 0)).toBe(280);
+    for (const window of windows) {
+      expect(Date.parse(window.end) - Date.parse(window.start)).toBe(3_000);
+      expect(Date.parse(window.start) % 3_000).toBe(0);
+    }
+    // Batches of two: later invocations of a window were handed the state the earlier ones returned.
+    type WindowInvocation = { records: number; stateIn: { count?: number } };
+    const invocations = outputs
+      .map((output) => output.json?.windowInvocation as WindowInvocation | undefined)
+      .filter((value) => value !== undefined);
+    expect(invocations.some((invocation) => (invocation.stateIn.count ?? 0) >= 2)).toBe(true);
+    expect(invocations.every((invocation) => invocation.records <= 2)).toBe(true);
+  }, 40_000);
+});
