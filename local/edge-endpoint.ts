@@ -141,12 +141,13 @@ export async function startEdgeEndpoint(
     }),
   );
   const http2 = createHttp2Server();
+  http2.on('session', (session) => session.on('error', () => session.destroy()));
   http2.on('stream', (stream: ServerHttp2Stream, headers: Http2Headers) =>
     forward(
       String(headers[http2Constants.HTTP2_HEADER_METHOD]),
       String(headers[http2Constants.HTTP2_HEADER_PATH]),
       headers,
-      stream,
+      stream.on('error', () => stream.destroy()),
       (status, responseHeaders, body) => {
         const allowed = Object.fromEntries(
           Object.entries(responseHeaders).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())),
@@ -172,6 +173,8 @@ export async function startEdgeEndpoint(
   };
   const server: Server = createNetServer((client) => {
     track(client);
+    // A client that resets its connection must not take the endpoint down with it.
+    client.on('error', () => client.destroy());
     client.once('data', (first: Buffer) => {
       const isHttp2 = first.toString('latin1', 0, HTTP2_PREFACE.length) === HTTP2_PREFACE;
       const relay = connect(isHttp2 ? http2Port : http1Port, '127.0.0.1');
@@ -179,16 +182,22 @@ export async function startEdgeEndpoint(
       relay.write(first);
       client.pipe(relay).pipe(client);
       relay.on('error', () => client.destroy());
-      client.on('error', () => relay.destroy());
+      client.on('close', () => relay.destroy());
     });
   });
   const port = options.port ?? DEFAULT_EDGE_PORT;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new EdgePortInUseError(port) : error),
-    );
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(error.code === 'EADDRINUSE' ? new EdgePortInUseError(port) : error),
+      );
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+  } catch (error) {
+    http1.close();
+    http2.close();
+    throw error;
+  }
   edgeUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url: edgeUrl,

@@ -1,7 +1,7 @@
 /**
- * Lambda's event filtering for an event source mapping (`FilterCriteria`), as AWS documents it: up to ten patterns,
- * ORed; each a JSON object whose leaves are arrays of rules, ORed; fields of one object ANDed. SQS patterns apply to
- * the record (`body` parsed as JSON when the pattern gives it an object); Kinesis patterns to `data`, decoded.
+ * Lambda's event filtering for an event source mapping (`FilterCriteria`), as AWS documents it: patterns ORed; each
+ * a JSON object whose leaves are arrays of rules, ORed; fields of one object ANDed. SQS mappings filter on `body`,
+ * Kinesis mappings on `data` (decoded), each parsed as JSON when it is a JSON object.
  *
  * No pattern-matching package on npm implements Lambda's rule syntax (EventBridge's matchers live in Java and in
  * services), so the rules are implemented here and tested against AWS's documented examples.
@@ -22,16 +22,25 @@ export class InvalidFilterPatternError extends Error {
 
 /** The `FilterCriteria` of an event source mapping, ready to test records against. */
 export class FilterCriteria {
-  /** From a template's `FilterCriteria` property (`{ Filters: [{ Pattern: '...' }] }`); none when absent. */
-  public static fromTemplate(value: unknown): FilterCriteria | undefined {
+  /**
+   * From a template's `FilterCriteria` property (`{ Filters: [{ Pattern: '...' }] }`) for a mapping of `source`;
+   * none when absent.
+   */
+  public static fromTemplate(value: unknown, source: FilterSource): FilterCriteria | undefined {
     const filters = (value as { Filters?: { Pattern?: unknown }[] } | undefined)?.Filters;
     if (!filters || filters.length === 0) return undefined;
-    return new FilterCriteria(filters.map((filter) => String(filter.Pattern)));
+    return new FilterCriteria(
+      filters.map((filter) => String(filter.Pattern)),
+      source,
+    );
   }
 
   private readonly patterns: Pattern[];
+  private readonly payloadKey: 'body' | 'data';
 
-  constructor(patterns: readonly string[]) {
+  /** `source`: an SQS mapping filters on `body`, a Kinesis mapping on `data`; AWS refuses any other key. */
+  constructor(patterns: readonly string[], source: FilterSource) {
+    this.payloadKey = source === 'sqs' ? 'body' : 'data';
     this.patterns = patterns.map((text) => {
       let parsed: unknown;
       try {
@@ -40,39 +49,45 @@ export class FilterCriteria {
         throw new InvalidFilterPatternError(text, 'not JSON');
       }
       if (!isObject(parsed)) throw new InvalidFilterPatternError(text, 'not a JSON object');
+      validateTopLevel(parsed, text, this.payloadKey);
       validate(parsed, text);
       return parsed;
     });
   }
 
-  /** Whether an SQS record (as the function would receive it) passes: any pattern matches. */
-  public matchesSqsRecord(record: { readonly body: string }): boolean {
-    return this.patterns.some((pattern) =>
-      matchesPayload(pattern, record as Record<string, unknown>, 'body', record.body),
-    );
+  /** Whether an SQS message body passes: any pattern matches. */
+  public matchesSqsBody(body: string): boolean {
+    return this.matches(body);
   }
 
-  /** Whether a Kinesis record's data passes: any pattern matches. Kinesis filters only on `data`. */
+  /** Whether a Kinesis record's data passes: any pattern matches. */
   public matchesKinesisData(data: Uint8Array): boolean {
-    const text = Buffer.from(data).toString('utf8');
-    return this.patterns.some((pattern) => matchesPayload(pattern, { data: text }, 'data', text));
+    return this.matches(Buffer.from(data).toString('utf8'));
+  }
+
+  /**
+   * The payload is matched as JSON when it is a JSON object, else as its text: an object rule needs JSON, a list of
+   * rules on the payload itself matches text. So a JSON payload against a rule on plain text, or plain text
+   * against an object rule, does not match, as on AWS.
+   */
+  private matches(text: string): boolean {
+    const payload = { [this.payloadKey]: parseJsonObject(text) ?? text };
+    return this.patterns.some((pattern) => matchesObject(pattern, payload));
   }
 }
 
-/**
- * Matches a pattern against a record whose `payloadKey` (SQS `body`, Kinesis `data`) holds text: an object rule on
- * it needs the text to be a JSON object; a list of rules on it matches the text itself. A JSON payload against a
- * plain-string rule, or plain text against an object rule, does not match.
- */
-function matchesPayload(pattern: Pattern, record: Record<string, unknown>, payloadKey: string, text: string): boolean {
-  const payloadRule = pattern[payloadKey];
-  if (payloadRule === undefined || Array.isArray(payloadRule)) {
-    if (Array.isArray(payloadRule) && parseJsonObject(text) !== undefined) return false;
-    return matchesObject(pattern, record);
+/** The kind of event source a mapping reads. */
+export type FilterSource = 'sqs' | 'kinesis';
+
+/** SQS mappings filter on `body` only, Kinesis mappings on `data` only (at the top, or in each `$or` branch). */
+function validateTopLevel(pattern: Pattern, text: string, payloadKey: string): void {
+  for (const [key, value] of Object.entries(pattern)) {
+    if (key === '$or' && Array.isArray(value)) {
+      for (const branch of value) if (isObject(branch)) validateTopLevel(branch, text, payloadKey);
+    } else if (key !== payloadKey) {
+      throw new InvalidFilterPatternError(text, `this event source filters on '${payloadKey}' only, got '${key}'`);
+    }
   }
-  const parsed = parseJsonObject(text);
-  if (parsed === undefined) return false;
-  return matchesObject(pattern, { ...record, [payloadKey]: parsed });
 }
 
 function matchesObject(pattern: Pattern, value: unknown): boolean {

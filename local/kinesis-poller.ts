@@ -66,6 +66,11 @@ export class KinesisPoller {
   private readonly lanes: Lane[] = [];
   /** Shards whose last GetRecords call returned records: there may be more to read. */
   private readonly shardsBehind = new Set<string>();
+  /**
+   * By shard, when the last GetRecords call that found nothing more to read was sent: every record that arrived
+   * before then has been read. A tumbling window closes only once this is past its end.
+   */
+  private readonly caughtUpAt = new Map<string, number>();
 
   constructor(
     private readonly kinesis: KinesisClient,
@@ -138,6 +143,7 @@ export class KinesisPoller {
           await sleep(GET_RECORDS_INTERVAL_MS);
           continue;
         }
+        const calledAt = Date.now();
         const { Records = [], NextShardIterator } = await this.kinesis.send(
           new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(10_000, this.config.batchSize * 4) }),
         );
@@ -153,6 +159,7 @@ export class KinesisPoller {
         }
         if (Records.length === 0) {
           this.shardsBehind.delete(shardId);
+          this.caughtUpAt.set(shardId, calledAt);
           await sleep(GET_RECORDS_INTERVAL_MS);
         } else this.shardsBehind.add(shardId);
       } catch (error) {
@@ -170,9 +177,9 @@ export class KinesisPoller {
     let retries = 0;
     while (this.running) {
       if (queue.length === 0) {
-        const batch = await this.takeBatch(lane);
+        const batch = await this.takeBatch(shardId, lane);
         if (batch.length === 0) {
-          if (lane.window && Date.now() >= lane.window.endMs) await this.closeWindow(shardId, lane);
+          if (this.windowDue(shardId, lane)) await this.closeWindow(shardId, lane);
           continue;
         }
         queue.push(batch);
@@ -217,10 +224,10 @@ export class KinesisPoller {
    * Waits for records, then gathers up to `batchSize` for at most the batching window. With tumbling windows a batch
    * holds records of one window only, and the wait ends when the lane's open window is due to close.
    */
-  private async takeBatch(lane: Lane): Promise<KinesisRecord[]> {
+  private async takeBatch(shardId: string, lane: Lane): Promise<KinesisRecord[]> {
     const windowEnds = Date.now() + this.config.maxBatchingWindowSeconds * 1000;
     while (this.running && lane.records.length === 0) {
-      if (lane.window && Date.now() >= lane.window.endMs) return [];
+      if (this.windowDue(shardId, lane)) return [];
       await sleep(20);
     }
     while (this.running && lane.records.length < this.config.batchSize && Date.now() < windowEnds) await sleep(20);
@@ -243,18 +250,22 @@ export class KinesisPoller {
     return Math.floor(arrivedMs / this.windowMs) * this.windowMs;
   }
 
+  /** Whether the lane's open window has ended and the shard has been read past its end: no record of it can come. */
+  private windowDue(shardId: string, lane: Lane): boolean {
+    return lane.window !== undefined && (this.caughtUpAt.get(shardId) ?? 0) >= lane.window.endMs;
+  }
+
   /**
    * The final invocation of the lane's window, with no records and the window's last state, as Lambda makes when a
-   * window ends; then the window is gone and the next batch opens a new one with an empty state. Retried as a batch
-   * is, up to the mapping's retry attempts.
+   * window ends; then the window is gone and the next batch opens a new one with an empty state. Like Lambda, the
+   * lane goes no further until it succeeds: it is retried, with a growing pause.
    */
   private async closeWindow(shardId: string, lane: Lane): Promise<void> {
-    const window = lane.window;
-    if (!window) return;
-    for (let attempt = 0; ; attempt++) {
+    if (!lane.window) return;
+    for (let attempt = 0; this.running; attempt++) {
       const outcome = await this.invoke(shardId, [], lane, true);
-      const limit = this.config.maximumRetryAttempts;
-      if (outcome.kind === 'success' || !this.running || (limit >= 0 && attempt >= limit)) break;
+      if (outcome.kind === 'success') break;
+      await sleep(Math.min(5_000, 100 * 2 ** attempt));
     }
     lane.window = undefined;
   }
@@ -273,7 +284,7 @@ export class KinesisPoller {
     lane: Lane,
     isFinalInvokeForWindow = false,
   ): Promise<{ kind: 'success' } | { kind: 'partial'; retryFrom: number } | { kind: 'error' }> {
-    this.stats.batches++;
+    if (!isFinalInvokeForWindow) this.stats.batches++;
     this.stats.records += batch.length;
     const window = lane.window;
     try {
@@ -290,9 +301,12 @@ export class KinesisPoller {
           isWindowTerminatedEarly: false,
         }),
       })) as (KinesisStreamBatchResponse & { state?: Record<string, unknown> }) | undefined;
+      // With a window, a response without state is a failed invocation, as on AWS; a response with failed records
+      // still carries the state of the records before them, which are checkpointed.
+      if (window && response?.state === undefined)
+        throw new Error('the response of a windowed invocation has no state');
+      if (window && response?.state !== undefined) window.state = response.state;
       const failures = this.config.reportBatchItemFailures ? (response?.batchItemFailures ?? []) : [];
-      // The state carries on only from an invocation that succeeded whole.
-      if (window && failures.length === 0 && response?.state !== undefined) window.state = response.state;
       if (failures.length === 0) return { kind: 'success' };
       const failed = new Set(failures.map((failure) => failure.itemIdentifier));
       const retryFrom = batch.findIndex((record) => failed.has(record.SequenceNumber as string));

@@ -278,7 +278,6 @@ function mappingPoller(
   );
   if (!fn) throw new Error(`${logicalId}: no local function '${functionName}'`);
   if (props.Enabled === false) return undefined;
-  const filter = FilterCriteria.fromTemplate(props.FilterCriteria);
   const sourceArn = resolver.resolveString(props.EventSourceArn, `${logicalId}.EventSourceArn`);
   const source = [...resources.entries()].find(([, local]) => Object.values(local.attributes).includes(sourceArn));
   if (!source) throw new Error(`${logicalId}: the event source ${sourceArn} is not a resource of the stack`);
@@ -299,7 +298,7 @@ function mappingPoller(
       reportBatchItemFailures,
       visibilityTimeoutSeconds: Number(queue.VisibilityTimeout ?? 30),
       concurrency: Math.min(Number(maximumConcurrency ?? 2), fn.runtime.concurrency, 2),
-      filter,
+      filter: FilterCriteria.fromTemplate(props.FilterCriteria, 'sqs'),
     };
     return {
       logicalId,
@@ -330,6 +329,9 @@ function mappingPoller(
     ? [...resources.values()].find((candidate) => candidate.attributes.Arn === onFailureArn)
     : undefined;
   if (onFailureArn && !onFailureQueue) notice(`${logicalId}: only SQS on-failure destinations are emulated.`);
+  if (props.TumblingWindowInSeconds && Number(props.ParallelizationFactor ?? 1) > 1) {
+    notice(`${logicalId}: tumbling window state is kept per parallelization lane locally, not per shard.`);
+  }
   const startingPosition = String(props.StartingPosition ?? 'LATEST');
   if (startingPosition === 'AT_TIMESTAMP') notice(`${logicalId}: AT_TIMESTAMP starts at TRIM_HORIZON locally.`);
   const config: KinesisMappingConfig = {
@@ -344,7 +346,7 @@ function mappingPoller(
     maximumRecordAgeSeconds: Number(props.MaximumRecordAgeInSeconds ?? -1),
     parallelizationFactor: Number(props.ParallelizationFactor ?? 1),
     onFailureQueueUrl: onFailureQueue?.attributes.QueueUrl,
-    filter,
+    filter: FilterCriteria.fromTemplate(props.FilterCriteria, 'kinesis'),
     tumblingWindowSeconds: Number(props.TumblingWindowInSeconds ?? 0),
     functionArn: fn.runtime.config.environment.FUNCTION_ARN,
   };

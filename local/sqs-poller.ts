@@ -77,6 +77,7 @@ export class SqsPoller {
         if (messages.length > 0) await this.process(messages);
       } catch (error) {
         if (this.running) this.onError(error as Error);
+        this.releaseAdmittedGroups();
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
@@ -112,10 +113,21 @@ export class SqsPoller {
     if (!filter || messages.length === 0) return messages;
     const kept: Message[] = [];
     const dropped: Message[] = [];
-    for (const message of messages) (filter.matchesSqsRecord(this.toRecord(message)) ? kept : dropped).push(message);
+    for (const message of messages) (filter.matchesSqsBody(message.Body ?? '') ? kept : dropped).push(message);
     await this.deleteMessages(dropped);
     this.stats.filteredOut += dropped.length;
     return kept;
+  }
+
+  /**
+   * FIFO: after a failed call, the groups admitted for a batch that was never finished are held as a failed group is,
+   * until their messages reappear, not for ever.
+   */
+  private releaseAdmittedGroups(): void {
+    const heldUntil = Date.now() + this.config.visibilityTimeoutSeconds * 1000;
+    for (const [group, until] of this.heldGroups) {
+      if (until === Number.POSITIVE_INFINITY) this.heldGroups.set(group, heldUntil);
+    }
   }
 
   /** FIFO: drops (leaves to reappear) messages of held groups, and holds the groups it admits. */

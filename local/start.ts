@@ -160,7 +160,14 @@ async function main(): Promise<void> {
   }
 
   if (flags.serve) {
-    edge = await startEdgeEndpoint(cloud.endpoints, { port: flags.port });
+    try {
+      edge = await startEdgeEndpoint(cloud.endpoints, { port: flags.port });
+    } catch (error) {
+      // Taken while the workload ran: the same one line and exit code 2 as at start.
+      if (!(error instanceof EdgePortInUseError)) throw error;
+      console.error(error.message);
+      return stop(2);
+    }
     const file = path.join(projectDir, '.local', 'endpoints.json');
     writeFileSync(
       file,

@@ -1,19 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import { FilterCriteria, InvalidFilterPatternError } from '../../local/filter-criteria';
 
-/** An SQS record whose body is `body` (JSON text of an object unless a string is given). */
-function sqsRecord(body: unknown): { body: string } & Record<string, unknown> {
-  return {
-    messageId: 'm-1',
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    attributes: { ApproximateReceiveCount: '1' },
-    messageAttributes: {},
-    eventSource: 'aws:sqs',
-  };
-}
+/** A message body: JSON text of an object unless a string is given. */
+const text = (body: unknown) => (typeof body === 'string' ? body : JSON.stringify(body));
 
 const passes = (pattern: object, body: unknown) =>
-  new FilterCriteria([JSON.stringify({ body: pattern })]).matchesSqsRecord(sqsRecord(body));
+  new FilterCriteria([JSON.stringify({ body: pattern })], 'sqs').matchesSqsBody(text(body));
 
 describe('FilterCriteria: the comparison operators of Lambda event filtering, with the examples of its documentation', () => {
   test.each([
@@ -95,7 +87,7 @@ describe('FilterCriteria: the comparison operators of Lambda event filtering, wi
   });
 
   test('GIVEN the Kinesis example: order type "buy" THEN records are matched on their decoded data', () => {
-    const filter = new FilterCriteria(['{ "data" : { "order" : { "type" : [ "buy" ] } } }']);
+    const filter = new FilterCriteria(['{ "data" : { "order" : { "type" : [ "buy" ] } } }'], 'kinesis');
     const data = (type: string) =>
       Buffer.from(JSON.stringify({ record: 12345, order: { type, stock: 'ANYCO', quantity: 1000 } }));
 
@@ -105,28 +97,29 @@ describe('FilterCriteria: the comparison operators of Lambda event filtering, wi
   });
 
   test('GIVEN several filters THEN a record passes when any of them matches', () => {
-    const filter = new FilterCriteria([
-      '{"body":{"type":["OrderPlaced"]}}',
-      '{"body":{"priority":[{"numeric":[">=",5]}]}}',
-    ]);
+    const filter = new FilterCriteria(
+      ['{"body":{"type":["OrderPlaced"]}}', '{"body":{"priority":[{"numeric":[">=",5]}]}}'],
+      'sqs',
+    );
 
-    expect(filter.matchesSqsRecord(sqsRecord({ type: 'OrderPlaced' }))).toBe(true);
-    expect(filter.matchesSqsRecord(sqsRecord({ type: 'Other', priority: 7 }))).toBe(true);
-    expect(filter.matchesSqsRecord(sqsRecord({ type: 'Other', priority: 1 }))).toBe(false);
+    expect(filter.matchesSqsBody(text({ type: 'OrderPlaced' }))).toBe(true);
+    expect(filter.matchesSqsBody(text({ type: 'Other', priority: 7 }))).toBe(true);
+    expect(filter.matchesSqsBody(text({ type: 'Other', priority: 1 }))).toBe(false);
+  });
+
+  test('GIVEN $or at the top, each branch on the body THEN the body is parsed for every branch', () => {
+    const filter = new FilterCriteria(['{"$or":[{"body":{"type":["A"]}},{"body":{"type":["B"]}}]}'], 'sqs');
+
+    expect(filter.matchesSqsBody(text({ type: 'B' }))).toBe(true);
+    expect(filter.matchesSqsBody(text({ type: 'C' }))).toBe(false);
   });
 
   test('GIVEN a body that is not JSON THEN an object pattern on body filters it out, a string rule matches the text', () => {
     expect(passes({ type: ['OrderPlaced'] }, 'plain text')).toBe(false);
-    const onText = new FilterCriteria(['{"body":[{"prefix":"plain"}]}']);
-    expect(onText.matchesSqsRecord(sqsRecord('plain text'))).toBe(true);
+    const onText = new FilterCriteria(['{"body":[{"prefix":"plain"}]}'], 'sqs');
+    expect(onText.matchesSqsBody('plain text')).toBe(true);
     // A JSON body against a rule on the body as text: no match, as on AWS.
-    expect(onText.matchesSqsRecord(sqsRecord({ plain: true }))).toBe(false);
-  });
-
-  test('GIVEN a pattern on the record metadata THEN it matches the SQS record itself', () => {
-    const filter = new FilterCriteria(['{"attributes":{"ApproximateReceiveCount":["1"]}}']);
-
-    expect(filter.matchesSqsRecord(sqsRecord({}))).toBe(true);
+    expect(onText.matchesSqsBody(text({ plain: true }))).toBe(false);
   });
 
   test('GIVEN an array field THEN a rule matches when any element matches', () => {
@@ -139,14 +132,26 @@ describe('FilterCriteria: the comparison operators of Lambda event filtering, wi
     ['a leaf that is not a list', '{"body":{"type":"OrderPlaced"}}', "'type' must hold a list of rules or an object"],
     ['an unknown rule', '{"body":{"type":[{"contains":"x"}]}}', 'unknown rule {"contains":"x"} under \'type\''],
     ['a malformed numeric rule', '{"body":{"n":[{"numeric":[">"]}]}}', "malformed numeric rule under 'n'"],
+    // SQS mappings filter on the body only; AWS refuses the message metadata.
+    [
+      'a key other than body',
+      '{"attributes":{"ApproximateReceiveCount":["1"]}}',
+      "this event source filters on 'body' only, got 'attributes'",
+    ],
   ])('fails on %s, naming the pattern and the reason', (_case, pattern, reason) => {
-    expect(() => new FilterCriteria([pattern])).toThrow(InvalidFilterPatternError);
-    expect(() => new FilterCriteria([pattern])).toThrow(`invalid filter pattern ${pattern}: ${reason}`);
+    expect(() => new FilterCriteria([pattern], 'sqs')).toThrow(InvalidFilterPatternError);
+    expect(() => new FilterCriteria([pattern], 'sqs')).toThrow(`invalid filter pattern ${pattern}: ${reason}`);
+  });
+
+  test('fails on a Kinesis pattern on anything but data, such as the partition key', () => {
+    expect(() => new FilterCriteria(['{"partitionKey":["k"]}'], 'kinesis')).toThrow(
+      `invalid filter pattern {"partitionKey":["k"]}: this event source filters on 'data' only, got 'partitionKey'`,
+    );
   });
 
   test('GIVEN a template FilterCriteria THEN it reads its patterns; none when absent', () => {
-    expect(FilterCriteria.fromTemplate(undefined)).toBeUndefined();
-    const filter = FilterCriteria.fromTemplate({ Filters: [{ Pattern: '{"body":{"a":[1]}}' }] });
-    expect(filter?.matchesSqsRecord(sqsRecord({ a: 1 }))).toBe(true);
+    expect(FilterCriteria.fromTemplate(undefined, 'sqs')).toBeUndefined();
+    const filter = FilterCriteria.fromTemplate({ Filters: [{ Pattern: '{"body":{"a":[1]}}' }] }, 'sqs');
+    expect(filter?.matchesSqsBody(text({ a: 1 }))).toBe(true);
   });
 });
