@@ -102,7 +102,7 @@ export async function startEdgeEndpoint(
         { 'content-type': 'application/json' },
         Buffer.from(JSON.stringify({ __type: 'UnknownService', message })),
       );
-      return;
+      return undefined;
     }
     requests[service]++;
     const upstream = new URL(endpoints[service]);
@@ -132,14 +132,20 @@ export async function startEdgeEndpoint(
       );
     });
     body.pipe(proxied);
+    return proxied;
   };
 
-  const http1 = createHttpServer((req, res) =>
-    forward(req.method ?? 'GET', req.url ?? '/', req.headers, req, (status, headers, body) => {
+  const http1 = createHttpServer((req, res) => {
+    const upstream = forward(req.method ?? 'GET', req.url ?? '/', req.headers, req, (status, headers, body) => {
+      if (res.destroyed) return;
       res.writeHead(status, headers);
       res.end(body);
-    }),
-  );
+    });
+    // A client that gives up takes its upstream call with it.
+    res.on('close', () => {
+      if (!res.writableFinished) upstream?.destroy();
+    });
+  });
   const http2 = createHttp2Server();
   http2.on('session', (session) => session.on('error', () => session.destroy()));
   http2.on('stream', (stream: ServerHttp2Stream, headers: Http2Headers) =>

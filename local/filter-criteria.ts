@@ -159,6 +159,12 @@ function validate(pattern: Pattern, text: string): void {
         if (!RULE_OPERATORS.has(operator) || others.length > 0) {
           throw new InvalidFilterPatternError(text, `unknown rule ${JSON.stringify(item)} under '${key}'`);
         }
+        if (!operandFits(operator, item[operator])) {
+          throw new InvalidFilterPatternError(
+            text,
+            `the ${operator} rule under '${key}' takes ${OPERAND_TYPES[operator]}, got ${JSON.stringify(item[operator])}`,
+          );
+        }
         const numeric = item.numeric;
         if (
           operator === 'numeric' &&
@@ -176,6 +182,41 @@ function validate(pattern: Pattern, text: string): void {
     } else {
       throw new InvalidFilterPatternError(text, `'${key}' must hold a list of rules or an object`);
     }
+  }
+}
+
+/** What each rule operator takes, as a message says it. */
+const OPERAND_TYPES: Readonly<Record<string, string>> = {
+  prefix: 'a string',
+  suffix: 'a string',
+  'equals-ignore-case': 'a string',
+  exists: 'true or false',
+  numeric: 'a list of comparisons and numbers',
+  'anything-but': 'a string, a number, a list of them, or a prefix, suffix or equals-ignore-case rule',
+};
+
+function operandFits(operator: string, operand: unknown): boolean {
+  const scalar = (value: unknown) => typeof value === 'string' || typeof value === 'number';
+  switch (operator) {
+    case 'prefix':
+    case 'suffix':
+    case 'equals-ignore-case':
+      return typeof operand === 'string';
+    case 'exists':
+      return typeof operand === 'boolean';
+    case 'anything-but':
+      if (Array.isArray(operand)) return operand.length > 0 && operand.every(scalar);
+      if (isObject(operand)) {
+        const [inner, ...others] = Object.keys(operand);
+        return (
+          others.length === 0 &&
+          ['prefix', 'suffix', 'equals-ignore-case'].includes(inner) &&
+          typeof operand[inner] === 'string'
+        );
+      }
+      return scalar(operand);
+    default:
+      return true;
   }
 }
 

@@ -132,6 +132,16 @@ describe('FilterCriteria: the comparison operators of Lambda event filtering, wi
     ['a leaf that is not a list', '{"body":{"type":"OrderPlaced"}}', "'type' must hold a list of rules or an object"],
     ['an unknown rule', '{"body":{"type":[{"contains":"x"}]}}', 'unknown rule {"contains":"x"} under \'type\''],
     ['a malformed numeric rule', '{"body":{"n":[{"numeric":[">"]}]}}', "malformed numeric rule under 'n'"],
+    [
+      'a prefix that is not a string',
+      '{"body":{"a":[{"prefix":1}]}}',
+      "the prefix rule under 'a' takes a string, got 1",
+    ],
+    [
+      'an exists that is not a boolean',
+      '{"body":{"a":[{"exists":"yes"}]}}',
+      `the exists rule under 'a' takes true or false, got "yes"`,
+    ],
     // SQS mappings filter on the body only; AWS refuses the message metadata.
     [
       'a key other than body',
