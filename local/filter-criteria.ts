@@ -12,6 +12,9 @@
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Pattern = { readonly [key: string]: unknown };
 
+/** The most filters one mapping may have: 5 by default, 10 with a raised quota. */
+const MAX_FILTERS = 10;
+
 /** A pattern that is not valid filter syntax: the mapping would be refused by Lambda. */
 export class InvalidFilterPatternError extends Error {
   constructor(pattern: string, reason: string) {
@@ -40,6 +43,12 @@ export class FilterCriteria {
 
   /** `source`: an SQS mapping filters on `body`, a Kinesis mapping on `data`; AWS refuses any other key. */
   constructor(patterns: readonly string[], source: FilterSource) {
+    if (patterns.length > MAX_FILTERS) {
+      throw new InvalidFilterPatternError(
+        `(${patterns.length} filters)`,
+        `a mapping takes at most ${MAX_FILTERS} filters (5 unless the quota was raised)`,
+      );
+    }
     this.payloadKey = source === 'sqs' ? 'body' : 'data';
     this.patterns = patterns.map((text) => {
       let parsed: unknown;
@@ -91,6 +100,8 @@ function validateTopLevel(pattern: Pattern, text: string, payloadKey: string): v
 }
 
 function matchesObject(pattern: Pattern, value: unknown): boolean {
+  // A nested pattern against an array of objects matches when any element does.
+  if (Array.isArray(value)) return value.some((element) => matchesObject(pattern, element));
   return Object.entries(pattern).every(([key, rule]) => {
     if (key === '$or') return (rule as Pattern[]).some((alternative) => matchesObject(alternative, value));
     const present = isObject(value) && Object.hasOwn(value, key);

@@ -125,6 +125,17 @@ describe('FilterCriteria: the comparison operators of Lambda event filtering, wi
   test('GIVEN an array field THEN a rule matches when any element matches', () => {
     expect(passes({ tags: ['blue'] }, { tags: ['red', 'blue'] })).toBe(true);
     expect(passes({ tags: ['green'] }, { tags: ['red', 'blue'] })).toBe(false);
+    // An array of objects: a nested pattern matches when any object does.
+    expect(passes({ items: { sku: ['A-1'] } }, { items: [{ sku: 'B-2' }, { sku: 'A-1' }] })).toBe(true);
+    expect(passes({ items: { sku: ['C-3'] } }, { items: [{ sku: 'B-2' }, { sku: 'A-1' }] })).toBe(false);
+  });
+
+  test('fails on more filters than a mapping may have', () => {
+    const eleven = Array.from({ length: 11 }, (_, n) => `{"body":{"n":[${n}]}}`);
+
+    expect(() => new FilterCriteria(eleven, 'sqs')).toThrow(
+      'invalid filter pattern (11 filters): a mapping takes at most 10 filters (5 unless the quota was raised)',
+    );
   });
 
   test.each([
