@@ -332,7 +332,7 @@ function validate(scope: Construct, props: QueueConsumerProps, fifo: boolean): v
     const existingDeadLetterQueue = (props.existingQueue as { deadLetterQueue?: sqs.DeadLetterQueue }).deadLetterQueue;
     validator.check(
       existingDeadLetterQueue !== undefined && props.deadLetterQueueProps !== undefined,
-      `deadLetterQueueProps cannot be combined with an existingQueue that has its own dead-letter queue, got ${describeProp(props.deadLetterQueueProps)}: that queue is used as it is`,
+      `deadLetterQueueProps cannot be combined with an existingQueue that has its own dead-letter queue, got ${describeValue(props.deadLetterQueueProps)}: that queue is used as it is`,
     );
     const newQueueProps = [
       'fifo',
@@ -346,7 +346,7 @@ function validate(scope: Construct, props: QueueConsumerProps, fifo: boolean): v
     for (const prop of newQueueProps) {
       validator.check(
         props[prop] !== undefined,
-        `${prop} cannot be combined with existingQueue, got ${describeProp(props[prop])}: set it on the existing queue itself`,
+        `${prop} cannot be combined with existingQueue, got ${describeValue(props[prop])}: set it on the existing queue itself`,
       );
     }
   }
@@ -400,10 +400,4 @@ function defaultVisibilityTimeout(functionTimeout: Duration, maxBatchingWindow: 
       ? 300
       : maxBatchingWindow.toMilliseconds() / 1000;
   return Duration.seconds(Math.ceil((functionTimeout.toMilliseconds() * 6) / 1000 + windowSeconds));
-}
-
-/** A prop as a message shows it; pass-through props by the options they set. */
-function describeProp(value: unknown): string {
-  const isOptions = typeof value === 'object' && value !== null && !('node' in value) && !('toHumanString' in value);
-  return isOptions ? `{ ${Object.keys(value).join(', ')} }` : describeValue(value);
 }

@@ -435,10 +435,9 @@ function validateStream(scope: Construct, props: StreamConsumerProps): void {
       'streamProps',
     ] as const;
     for (const prop of newStreamProps) {
-      const value = props[prop];
       validator.check(
-        value !== undefined,
-        `${prop} cannot be combined with existingStream, got ${prop === 'streamProps' ? 'stream options' : describeValue(value)}: set it on the existing stream itself`,
+        props[prop] !== undefined,
+        `${prop} cannot be combined with existingStream, got ${describeValue(props[prop])}: set it on the existing stream itself`,
       );
     }
   }

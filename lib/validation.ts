@@ -69,13 +69,14 @@ export function describeSeconds(seconds: number): string {
 }
 
 /**
- * A prop's value as a message shows it: a duration in words, a construct by its path. Duck-typed, not
- * `instanceof`: the app may load another copy of aws-cdk-lib than the kit.
+ * A prop's value as a message shows it: a duration in words, a construct by its path, pass-through options by the
+ * options they set. Duck-typed, not `instanceof`: the app may load another copy of aws-cdk-lib than the kit.
  */
 export function describeValue(value: unknown): string {
   const candidate = value as { toHumanString?: () => string; node?: { path?: string } } | undefined;
   if (typeof candidate?.toHumanString === 'function') return candidate.toHumanString();
   if (typeof candidate?.node?.path === 'string') return candidate.node.path;
+  if (typeof value === 'object' && value !== null) return `{ ${Object.keys(value).join(', ')} }`;
   return String(value);
 }
 

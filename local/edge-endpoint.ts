@@ -44,6 +44,23 @@ export class EdgePortInUseError extends Error {
   }
 }
 
+/** Fails with {@link EdgePortInUseError} when `port` on 127.0.0.1 is taken, so a command can refuse before it starts. */
+export async function assertPortFree(port: number): Promise<void> {
+  const probe = createNetServer();
+  await listenOn(probe, port);
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+}
+
+/** Listens on 127.0.0.1, turning a taken port into {@link EdgePortInUseError}. */
+function listenOn(server: Server, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new EdgePortInUseError(port) : error),
+    );
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+}
+
 /** The X-Amz-Target prefix of each service's JSON protocol. */
 const TARGET_PREFIXES: readonly [string, keyof EmulatorEndpoints][] = [
   ['AmazonSQS.', 'sqs'],
@@ -193,12 +210,7 @@ export async function startEdgeEndpoint(
   });
   const port = options.port ?? DEFAULT_EDGE_PORT;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(error.code === 'EADDRINUSE' ? new EdgePortInUseError(port) : error),
-      );
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
+    await listenOn(server, port);
   } catch (error) {
     http1.close();
     http2.close();

@@ -6,7 +6,13 @@ import Table from 'cli-table3';
 import { Command } from 'commander';
 import { RECORD_METRIC_NAMES } from '../contract';
 import { port, ratio, wholeNumberFrom } from '../ops/cli-args';
-import { DEFAULT_EDGE_PORT, type EdgeEndpoint, EdgePortInUseError, startEdgeEndpoint } from './edge-endpoint';
+import {
+  assertPortFree,
+  DEFAULT_EDGE_PORT,
+  type EdgeEndpoint,
+  EdgePortInUseError,
+  startEdgeEndpoint,
+} from './edge-endpoint';
 import { spawnEmulators } from './emulators';
 import type { FunctionOutput } from './function-runtime';
 import { LocalCloud } from './local-cloud';
@@ -222,8 +228,7 @@ function printReport(report: WorkloadReport, firstEventSeconds: number | undefin
 /** Fails before anything starts when the edge's port is taken: a one-line error and exit code 2. */
 async function ensurePortFree(edgePort: number): Promise<void> {
   try {
-    const probe = await startEdgeEndpoint({ sqs: '', kinesis: '', dynamodb: '' }, { port: edgePort });
-    await probe.close();
+    await assertPortFree(edgePort);
   } catch (error) {
     if (!(error instanceof EdgePortInUseError)) throw error;
     console.error(error.message);

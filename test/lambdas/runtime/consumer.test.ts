@@ -85,20 +85,8 @@ interface Harness {
 
 /** A queue consumer of OrderPlaced events that does nothing, created with `prefix` as IDEMPOTENCY_KEY_PREFIX. */
 function orderConsumerWithKeyPrefix(h: Harness, prefix: string | undefined) {
-  return withKeyPrefix(prefix, () =>
-    createQueueConsumer({
-      events: {
-        OrderPlaced: defineEventHandler({
-          schema: OrderPlacedSchema,
-          idempotencyKey: 'orderId',
-          handle: async () => {},
-        }),
-      },
-      idempotencyTableName: h.tableName,
-      deadLetterQueueUrl: h.deadLetterQueueUrl,
-      sqsClient: h.sqs,
-    }),
-  );
+  const where = { idempotencyTableName: h.tableName, deadLetterQueueUrl: h.deadLetterQueueUrl };
+  return withKeyPrefix(prefix, () => doNothingOrderConsumer(where, h.sqs));
 }
 
 async function harness(fifo = false): Promise<Harness> {
@@ -160,19 +148,21 @@ function orderConsumer(h: Harness, overrides: { fail?: (orderId: string) => Erro
 
 /** A queue consumer of orders whose handler does nothing: for what happens around the handler. */
 function idleConsumer(where: { readonly idempotencyTableName: string; readonly deadLetterQueueUrl: string }) {
-  return withOwnKeyPrefix('orders', () =>
-    createQueueConsumer({
-      events: {
-        OrderPlaced: defineEventHandler({
-          schema: OrderPlacedSchema,
-          idempotencyKey: 'orderId',
-          handle: async () => {},
-        }),
-      },
-      ...where,
-      sqsClient: emulatorClients(endpoints).sqs,
-    }),
-  );
+  return withOwnKeyPrefix('orders', () => doNothingOrderConsumer(where, emulatorClients(endpoints).sqs));
+}
+
+/** A queue consumer of OrderPlaced events whose handler does nothing, keeping its records where `where` says. */
+function doNothingOrderConsumer(
+  where: { readonly idempotencyTableName: string; readonly deadLetterQueueUrl: string },
+  sqsClient: SQSClient,
+) {
+  return createQueueConsumer({
+    events: {
+      OrderPlaced: defineEventHandler({ schema: OrderPlacedSchema, idempotencyKey: 'orderId', handle: async () => {} }),
+    },
+    ...where,
+    sqsClient,
+  });
 }
 
 describe('queue consumer idempotency', () => {
