@@ -347,7 +347,7 @@ export const DEFAULT_WORKLOAD: Workload = {
   ordersPerSecond: 300,
   // `npm start --duplicates`.
   duplicates: 0.1,
-  // A producer retries after its first attempt timed out, not at once (as local/workload.ts sends them).
+  // A producer retries after its first attempt timed out, not at once (as workload/order-workload.ts sends them).
   retryDelaySeconds: 1,
   // The local workload's SKUs.
   skus: 20,

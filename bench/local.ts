@@ -4,8 +4,8 @@ import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import Table from 'cli-table3';
 import { Command, InvalidArgumentError } from 'commander';
-import type { WorkloadReport } from '../local/workload';
 import { wholeNumber } from '../ops/cli-args';
+import type { WorkloadReport } from '../workload/order-workload';
 import { type BenchResult, finish, median } from './results';
 
 /**
@@ -33,7 +33,7 @@ function runOnce(orders: number): LocalRun {
   try {
     execFileSync(
       process.execPath,
-      ['--import', 'tsx', 'local/start.ts', '--orders', String(orders), '--json', jsonFile],
+      ['--import', 'tsx', 'workload/start.ts', '--orders', String(orders), '--json', jsonFile],
       { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
     );
     return JSON.parse(readFileSync(jsonFile, 'utf8'));

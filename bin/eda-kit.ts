@@ -1,23 +1,24 @@
 #!/usr/bin/env node
 /**
- * Operations on deployed or local pipelines: `eda-kit redrive` and `eda-kit replay`. Against AWS with the usual
- * credential chain; against the local cloud (`npm start -- --serve`) with `--local`, where queues may also be
- * named by their logical ID (read from `.local/endpoints.json` in the current folder).
+ * `eda-kit local` runs the CDK app of the current folder on the local cloud. `eda-kit redrive` and `eda-kit replay`
+ * operate deployed or local pipelines: against AWS with the usual credential chain; against a serving local cloud
+ * (`eda-kit local --serve`, `npm start -- --serve`) with `--local`, where queues may also be named by their logical
+ * ID (read from `.local/endpoints.json` in the current folder).
  *
- * It ships in the package compiled to JavaScript, without local/: it imports only ops/, the contract and runtime
- * dependencies.
+ * The local cloud is loaded only by `eda-kit local`: the other commands need neither it nor its emulators.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, InvalidArgumentError } from 'commander';
-import { wholeNumber } from '../ops/cli-args';
+import { DEFAULT_EDGE_PORT } from '../local/edge-endpoint';
+import { port, wholeNumber } from '../ops/cli-args';
 import { type EmulatorEndpoints, emulatorClients } from '../ops/endpoint-clients';
 import { redrive } from '../ops/redrive';
 import { replay } from '../ops/replay';
 
-/** What `npm start -- --serve` writes to `.local/endpoints.json`. */
+/** What a serving local cloud writes to `.local/endpoints.json`. */
 interface Served {
   endpoints: EmulatorEndpoints;
   resources: Record<string, Record<string, { ref: string; attributes: Record<string, string> }>>;
@@ -32,7 +33,7 @@ function clients(local: boolean): { sqs: SQSClient; kinesis: KinesisClient; serv
     served = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
     throw new InvalidArgumentError(
-      `--local needs a running local cloud: no ${file} (start one with npm start -- --serve)`,
+      `--local needs a running local cloud: no ${file} (start one with eda-kit local --serve)`,
     );
   }
   const { sqs, kinesis } = emulatorClients(served.endpoints);
@@ -56,6 +57,35 @@ const program = new Command()
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 
 program
+  .command('local')
+  .description('run the CDK app of this folder on the local cloud: emulators, functions and event source mappings')
+  .option('--assembly <dir>', 'run this cloud assembly (the folder cdk synth wrote) instead of synthesizing the app')
+  .option(
+    '--serve',
+    'keep running: serve SQS, Kinesis and DynamoDB on one port and write .local/endpoints.json; Ctrl-C stops',
+    false,
+  )
+  .option(
+    '--port <n>',
+    'with --serve: the port of the single endpoint (AWS_ENDPOINT_URL); 0 picks a free one',
+    port,
+    DEFAULT_EDGE_PORT,
+  )
+  .option('--data-dir <dir>', 'keep DynamoDB and Kinesis state in this folder between runs')
+  .option('--allow-unsupported', 'start without the resources the local cloud cannot run, naming each', false)
+  .action(async (options) => {
+    const { runLocalCommand } = require('../local/cli') as typeof import('../local/cli');
+    await runLocalCommand({
+      appDir: process.cwd(),
+      assemblyDir: options.assembly === undefined ? undefined : path.resolve(options.assembly),
+      serve: options.serve,
+      port: options.port,
+      dataDir: options.dataDir === undefined ? undefined : path.resolve(options.dataDir),
+      allowUnsupported: options.allowUnsupported,
+    });
+  });
+
+program
   .command('redrive')
   .description('move messages from a dead-letter queue back to its source queue')
   .requiredOption('--dlq <queue>', 'the dead-letter queue (URL, or logical ID with --local)')
@@ -69,7 +99,7 @@ program
     5,
   )
   .option('--poll-and-send', 'do not use StartMessageMoveTask', false)
-  .option('--local', 'use the local cloud of npm start -- --serve', false)
+  .option('--local', 'use the serving local cloud of this folder (eda-kit local --serve)', false)
   .action(async (options) => {
     const { sqs, served } = clients(options.local);
     const result = await redrive(sqs, {
@@ -89,7 +119,7 @@ program
   .requiredOption('--failure-queue <queue>', "the consumer's failure queue (URL, or logical ID with --local)")
   .option('--dry-run', 'count batches and records; publish nothing', false)
   .option('--max-batches <n>', 'replay at most n failed batches', wholeNumber)
-  .option('--local', 'use the local cloud of npm start -- --serve', false)
+  .option('--local', 'use the serving local cloud of this folder (eda-kit local --serve)', false)
   .action(async (options) => {
     const { sqs, kinesis, served } = clients(options.local);
     const result = await replay(sqs, kinesis, {

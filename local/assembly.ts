@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { LocalCloudInputError } from './input-error';
 
 /** A CloudFormation resource as it stands in a synthesized template. */
 export interface TemplateResource {
@@ -8,11 +9,18 @@ export interface TemplateResource {
   readonly Metadata?: Record<string, unknown>;
 }
 
+/** A stack output as it stands in a synthesized template. */
+export interface TemplateOutput {
+  readonly Value: unknown;
+  readonly Description?: string;
+}
+
 /** One stack of the cloud assembly. */
 export interface AssemblyStack {
   readonly stackName: string;
   readonly templateFile: string;
   readonly resources: Record<string, TemplateResource>;
+  readonly outputs: Record<string, TemplateOutput>;
 }
 
 /** Reads every CloudFormation stack that `cdk synth` wrote to `assemblyDir` (the cloud assembly manifest). */
@@ -22,7 +30,11 @@ export function readAssembly(assemblyDir: string): AssemblyStack[] {
   try {
     manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
   } catch (error) {
-    throw new Error(`Cannot read the cloud assembly at ${manifestPath}: run \`npx cdk synth\` first (${error})`);
+    throw new LocalCloudInputError(
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? `no cloud assembly at ${assemblyDir} (no manifest.json): run \`npx cdk synth\` first, or give the folder it wrote`
+        : `cannot read the cloud assembly at ${manifestPath}: ${(error as Error).message}`,
+    );
   }
   return Object.entries(manifest.artifacts ?? {})
     .filter(([, artifact]) => artifact.type === 'aws:cloudformation:stack' && artifact.properties?.templateFile)
@@ -30,8 +42,9 @@ export function readAssembly(assemblyDir: string): AssemblyStack[] {
       const templateFile = path.join(assemblyDir, artifact.properties?.templateFile ?? '');
       const template = JSON.parse(readFileSync(templateFile, 'utf8')) as {
         Resources?: Record<string, TemplateResource>;
+        Outputs?: Record<string, TemplateOutput>;
       };
-      return { stackName, templateFile, resources: template.Resources ?? {} };
+      return { stackName, templateFile, resources: template.Resources ?? {}, outputs: template.Outputs ?? {} };
     });
 }
 

@@ -10,9 +10,6 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateStreamCommand, type KinesisClient, waitUntilStreamExists } from '@aws-sdk/client-kinesis';
 import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import dynalite from 'dynalite';
-import kinesalite from 'kinesalite';
-import { createSqsServer } from 'local-aws-sqs';
 import { type EmulatorEndpoints, LOCAL_CREDENTIALS, LOCAL_REGION } from '../ops/endpoint-clients';
 import { compiledScript } from './compiled';
 
@@ -57,6 +54,36 @@ export interface EmulatorOptions {
 export type EmulatedService = keyof EmulatorEndpoints;
 const SERVICES: readonly EmulatedService[] = ['dynamodb', 'kinesis', 'sqs'];
 
+/** The npm packages of the emulators, which `cdk-eda-kit` lists as optional peer dependencies. */
+export const EMULATOR_PACKAGES = ['dynalite', 'kinesalite', 'local-aws-sqs'] as const;
+
+/** Thrown when an emulator package is not installed beside the kit; the message says what to install. */
+export class EmulatorsNotInstalledError extends Error {
+  constructor(public readonly missing: readonly string[]) {
+    super(
+      `the local cloud needs the emulator package${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: ` +
+        `npm install --save-dev ${EMULATOR_PACKAGES.join(' ')}`,
+    );
+    this.name = 'EmulatorsNotInstalledError';
+  }
+}
+
+/**
+ * Fails with {@link EmulatorsNotInstalledError} unless every emulator package resolves from here. They are optional
+ * peers of the package: an app that deploys the constructs does not install three emulators it never runs.
+ */
+export function assertEmulatorsInstalled(): void {
+  const missing = EMULATOR_PACKAGES.filter((name) => {
+    try {
+      require.resolve(name);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) throw new EmulatorsNotInstalledError(missing);
+}
+
 /** Starts one emulator in this process on a free port and returns its endpoint and a way to stop it. */
 export async function startEmulator(
   service: EmulatedService,
@@ -69,10 +96,13 @@ export async function startEmulator(
     return { path: dir };
   };
   let server: Listener;
+  // Required here, not at the top: importing the local cloud must not fail where the emulators are not installed.
   if (service === 'dynamodb') {
+    const dynalite = require('dynalite') as typeof import('dynalite');
     server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...onDisk('dynamodb') }) as Listener;
     await listen(server);
   } else if (service === 'kinesis') {
+    const kinesalite = require('kinesalite') as typeof import('kinesalite');
     server = kinesalite({
       createStreamMs: 0,
       deleteStreamMs: 0,
@@ -82,6 +112,7 @@ export async function startEmulator(
     }) as Listener;
     await listen(server);
   } else {
+    const { createSqsServer } = require('local-aws-sqs') as typeof import('local-aws-sqs');
     server = (await createSqsServer({
       port: 0,
       hostname: HOST,
@@ -109,8 +140,9 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
  * their CPU work then spreads over the machine's cores instead of queueing on one event loop.
  */
 export async function spawnEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
+  assertEmulatorsInstalled();
   const children = SERVICES.map((service) =>
-    fork(compiledScript('emulator-process.ts'), [service, ...(options.dataDir ? [options.dataDir] : [])], {
+    fork(compiledScript('emulator-process'), [service, ...(options.dataDir ? [options.dataDir] : [])], {
       // Not the parent's flags: plain node, without the parent's TypeScript loader.
       execArgv: [],
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],

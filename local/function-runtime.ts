@@ -14,12 +14,21 @@ export interface LocalFunctionConfig {
   readonly codeDir: string;
   /** `file.export`, as in the template. */
   readonly handler: string;
+  /** The template's timeout, in seconds. */
   readonly timeoutSeconds: number;
+  /** The template's memory size, in MB: the environment's heap is capped near it. */
   readonly memoryMb: number;
   /** Reserved concurrency, when the template sets one. */
   readonly reservedConcurrency?: number;
   /** Resolved environment variables of the template, plus what the local cloud adds. */
-  readonly environment: Record<string, string>;
+  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Modules (absolute paths of plain JavaScript) each execution environment loads before the function's code. One
+   * that exports `wrapHandler(handler)` wraps the handler: how a plugin injects faults.
+   *
+   * @default - none
+   */
+  readonly preload?: readonly string[];
 }
 
 /** A line the function printed, parsed when it is JSON. */
@@ -73,6 +82,11 @@ export class FunctionRuntime {
   /** The most environments this function may run at once. */
   public get concurrency(): number {
     return this.config.reservedConcurrency ?? this.defaultConcurrency;
+  }
+
+  /** Invocations running now. */
+  public get inFlight(): number {
+    return this.workers.filter((worker) => worker.busy).length;
   }
 
   /** Starts one environment ahead of the first invocation (a provisioned warm start). */
@@ -193,7 +207,7 @@ export class FunctionRuntime {
 
   private startWorker(): Worker {
     this.stats.coldStarts++;
-    const child = fork(compiledScript('lambda-worker.ts'), [], {
+    const child = fork(compiledScript('lambda-worker'), [], {
       // Not the parent's flags: plain node, like the Lambda runtime, without the parent's TypeScript loader.
       execArgv: [],
       env: {
@@ -206,6 +220,7 @@ export class FunctionRuntime {
         AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${this.config.name}`,
         // The how-manieth environment of the function this is: seeds its share of a chaos run's fault plan.
         EDA_KIT_ENVIRONMENT_INDEX: String(this.stats.coldStarts),
+        EDA_KIT_PRELOAD: JSON.stringify(this.config.preload ?? []),
         NODE_OPTIONS: `--max-old-space-size=${Math.max(64, Math.floor(this.config.memoryMb * 0.9))}`,
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

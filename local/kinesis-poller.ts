@@ -57,12 +57,14 @@ export class KinesisPoller {
     batches: 0,
     records: 0,
     failedRecords: 0,
+    succeededRecords: 0,
     functionErrors: 0,
     filteredOut: 0,
     discardedBatches: 0,
   };
   private running = false;
   private tasks: Promise<void>[] = [];
+  private readonly shardIds: string[] = [];
   private readonly lanes: Lane[] = [];
   /** Shards whose last GetRecords call returned records: there may be more to read. */
   private readonly shardsBehind = new Set<string>();
@@ -75,7 +77,8 @@ export class KinesisPoller {
   constructor(
     private readonly kinesis: KinesisClient,
     private readonly sqs: SQSClient,
-    private readonly config: KinesisMappingConfig,
+    /** The mapping's settings, as the template configures them. */
+    public readonly config: KinesisMappingConfig,
     private readonly runtime: FunctionRuntime,
     private readonly onError: (error: Error) => void,
   ) {}
@@ -87,6 +90,7 @@ export class KinesisPoller {
       const lanes = Array.from({ length: this.config.parallelizationFactor }, () => new Lane());
       this.lanes.push(...lanes);
       this.shardsBehind.add(shard.ShardId as string);
+      this.shardIds.push(shard.ShardId as string);
       this.tasks.push(this.readShard(shard.ShardId as string, lanes));
       for (const lane of lanes) this.tasks.push(this.drainLane(shard.ShardId as string, lane));
     }
@@ -119,6 +123,18 @@ export class KinesisPoller {
     return (
       this.shardsBehind.size === 0 &&
       this.lanes.every((lane) => lane.records.length === 0 && lane.batches.length === 0 && lane.window === undefined)
+    );
+  }
+
+  /**
+   * Whether the mapping is {@link idle} and a GetRecords call sent at or after `sinceMs` found nothing more to read
+   * on every shard: every record put before `sinceMs` has been read and is done with.
+   */
+  public caughtUpSince(sinceMs: number): boolean {
+    return (
+      this.idle &&
+      this.shardIds.length > 0 &&
+      this.shardIds.every((shardId) => (this.caughtUpAt.get(shardId) ?? Number.NEGATIVE_INFINITY) >= sinceMs)
     );
   }
 
@@ -307,11 +323,15 @@ export class KinesisPoller {
         throw new Error('the response of a windowed invocation has no state');
       if (window && response?.state !== undefined) window.state = response.state;
       const failures = this.config.reportBatchItemFailures ? (response?.batchItemFailures ?? []) : [];
-      if (failures.length === 0) return { kind: 'success' };
+      if (failures.length === 0) {
+        this.stats.succeededRecords += batch.length;
+        return { kind: 'success' };
+      }
       const failed = new Set(failures.map((failure) => failure.itemIdentifier));
       const retryFrom = batch.findIndex((record) => failed.has(record.SequenceNumber as string));
       // An identifier that names no record of the batch fails the whole batch, as on AWS.
       this.stats.failedRecords += batch.length - Math.max(0, retryFrom);
+      this.stats.succeededRecords += Math.max(0, retryFrom);
       return { kind: 'partial', retryFrom: Math.max(0, retryFrom) };
     } catch {
       this.stats.functionErrors++;

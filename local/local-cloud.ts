@@ -1,106 +1,284 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { CONSUMER_ENVIRONMENT } from '../contract';
 import { type EmulatorEndpoints, emulatorClients, LOCAL_CREDENTIALS } from '../ops/endpoint-clients';
-import { readAssembly, type TemplateResource } from './assembly';
+import { type AssemblyStack, constructPath, readAssembly, type TemplateResource } from './assembly';
+import { type EdgeEndpoint, startEdgeEndpoint } from './edge-endpoint';
 import { type Emulators, spawnEmulators } from './emulators';
 import { FilterCriteria } from './filter-criteria';
-import { type FunctionOutput, FunctionRuntime } from './function-runtime';
-import { LOCAL_REGION, type LocalResource } from './intrinsics';
+import { type FunctionOutput, FunctionRuntime, type LocalFunctionConfig } from './function-runtime';
+import { LocalCloudInputError } from './input-error';
+import { LOCAL_REGION, type LocalResource, UnresolvableError } from './intrinsics';
 import { type KinesisMappingConfig, KinesisPoller } from './kinesis-poller';
+import { MetricsCollector } from './metrics-collector';
 import { processCpuSeconds } from './process-cpu';
 import { type ProvisionedStack, provisionStack } from './provision';
-import { seededRandom } from './seeded-random';
+import { checkSupport, unsupportedError } from './resource-support';
+import {
+  type FunctionLogLine,
+  LocalFunction,
+  LocalQueue,
+  type LocalResourceIdentity,
+  LocalStream,
+  LocalTable,
+  type ResourceClients,
+} from './resources';
 import { type SqsMappingConfig, SqsPoller } from './sqs-poller';
+import { synthesize } from './synth';
+
+/** The SDK clients the event source mappings poll with. */
+export interface PollerClients {
+  readonly sqs: ResourceClients['sqs'];
+  readonly kinesis: ResourceClients['kinesis'];
+}
+
+/**
+ * Changes how the local cloud runs an app, for a test or a chaos run: what a function's execution environments
+ * load and see, how a queue is created, what the event source mappings' SDK clients do. Plugins apply in order.
+ */
+export interface LocalCloudPlugin {
+  /**
+   * Changes a function's setup before its first execution environment starts: environment variables, timeout,
+   * modules to preload (`preload`, which may wrap the handler). Returns the setup to run it with.
+   */
+  readonly configureFunction?: (setup: LocalFunctionConfig) => LocalFunctionConfig;
+  /** Changes a queue's attributes before it is created (a shorter `VisibilityTimeout`). Returns the attributes. */
+  readonly configureQueue?: (queue: {
+    readonly logicalId: string;
+    readonly attributes: Readonly<Record<string, string>>;
+  }) => Record<string, string>;
+  /** Sees the mappings' SDK clients before they poll: add middleware to them (injected network faults). */
+  readonly configurePollerClients?: (clients: PollerClients) => void;
+}
 
 /** How the local cloud runs. */
 export interface LocalCloudOptions {
-  /** The cloud assembly `cdk synth` wrote. */
-  readonly assemblyDir: string;
-  /** Keep DynamoDB and Kinesis state here between runs. */
+  /**
+   * A cloud assembly `cdk synth` wrote (its `cdk.out` folder).
+   *
+   * @default - synthesizes the app in `appDir`
+   */
+  readonly assemblyDir?: string;
+  /**
+   * The folder of a CDK app (with its `cdk.json`): the local cloud synthesizes it with the `app` command of its
+   * `cdk.json` into a temporary folder, removed on stop. Ignored when `assemblyDir` is given.
+   *
+   * @default - the current folder
+   */
+  readonly appDir?: string;
+  /**
+   * Keep DynamoDB and Kinesis state in this folder between runs.
+   *
+   * @default - everything in memory
+   */
   readonly dataDir?: string;
-  /** Emulators started ahead (for example while the app synthesizes); the local cloud stops them with itself. */
+  /**
+   * Emulators started ahead; the local cloud stops them with itself.
+   *
+   * @default - started by the local cloud
+   */
   readonly emulators?: Promise<Emulators>;
-  /** Execution environments per function when the template reserves no concurrency. */
+  /**
+   * Execution environments per function when the template reserves no concurrency.
+   *
+   * @default 4
+   */
   readonly defaultConcurrency?: number;
-  /** Told once about every setting that cannot be honoured locally. */
+  /**
+   * Start without what the local cloud cannot run (an SNS topic, a Python function, a DynamoDB stream mapping),
+   * with a notice for each, instead of failing.
+   *
+   * @default false
+   */
+  readonly allowUnsupported?: boolean;
+  /**
+   * Serve SQS, Kinesis and DynamoDB on this port of 127.0.0.1 too, routed by each request's protocol (0 picks a
+   * free port): `AWS_ENDPOINT_URL` for any SDK client or the AWS CLI.
+   *
+   * @default - no single endpoint
+   */
+  readonly edgePort?: number;
+  /**
+   * With `edgePort`: the functions, the mappings and provisioning call the emulators through the single endpoint,
+   * as clients outside do, instead of each emulator's own port.
+   *
+   * @default false
+   */
+  readonly routeThroughEdge?: boolean;
+  /**
+   * Changes to how functions, queues and mappings run (fault injection, shorter timeouts).
+   *
+   * @default - none
+   */
+  readonly plugins?: readonly LocalCloudPlugin[];
+  /** Told once about every setting that cannot be honoured locally. @default - ignored */
   readonly onNotice?: (message: string) => void;
-  /** Everything the functions print. */
+  /** Every line the functions print. @default - kept for {@link LocalFunction.logs} only */
   readonly onOutput?: (output: FunctionOutput) => void;
-  /** Errors of pollers (the emulators refused a call): they retry on their own. */
+  /** Errors of pollers (the emulators refused a call): they retry on their own. @default - ignored */
   readonly onPollerError?: (error: Error) => void;
-  /** Extra environment variables for a function, by its label (a chaos run's fault rates). */
-  readonly functionEnvironment?: (label: string) => Record<string, string> | undefined;
-  /** The DynamoDB endpoint the functions use, instead of the emulator's (a fault-injecting proxy). */
-  readonly functionDynamoDBEndpoint?: string;
-  /** The share of the pollers' SQS and Kinesis calls that fail before reaching the emulator. */
-  readonly pollerFaultRate?: number;
-  /** Seeds which of the pollers' calls fail. @default 0 */
-  readonly faultSeed?: number;
-  /** Cut every function timeout to this many seconds (named at start): a run with hangs goes faster. */
-  readonly maxFunctionTimeoutSeconds?: number;
-  /** Cut every queue's visibility timeout to this many seconds (named at start): redelivery comes sooner. */
-  readonly maxVisibilityTimeoutSeconds?: number;
 }
 
-/** A function of the local cloud, found by its label (service name) or logical ID. */
-export interface LocalFunction {
-  readonly stackName: string;
+/** An event source mapping of the local cloud and the poller that runs it. */
+export interface LocalMapping {
   readonly logicalId: string;
-  readonly runtime: FunctionRuntime;
+  /** The label of the function it invokes. */
+  readonly functionLabel: string;
+  /** The logical ID of its source queue or stream. */
+  readonly sourceLogicalId: string;
+  readonly poller: SqsPoller | KinesisPoller;
 }
 
-type Poller = SqsPoller | KinesisPoller;
+/** Options of {@link LocalCloud.waitForRest}. */
+export interface WaitForRestOptions {
+  /**
+   * Fail when the pipeline is still busy after this many seconds.
+   *
+   * @default 60
+   */
+  readonly timeoutSeconds?: number;
+}
+
+/** Thrown when the pipeline did not come to rest in time; the message says what was still busy. */
+export class LocalCloudNotAtRestError extends Error {
+  constructor(
+    seconds: number,
+    /** What was still busy, one entry per queue, mapping or function. */
+    public readonly busy: readonly string[],
+  ) {
+    super(`the local cloud did not come to rest within ${seconds} s: ${busy.join('; ')}`);
+    this.name = 'LocalCloudNotAtRestError';
+  }
+}
+
+/** Lines kept per function for {@link LocalFunction.logs}. */
+const LOG_LINES_KEPT = 10_000;
 
 /**
- * The synthesized app, running locally: the emulators (in a process of their own), every queue, stream and table of
+ * The synthesized app, running locally: the emulators (in processes of their own), every queue, stream and table of
  * every stack, every function in its own execution environments, and every event source mapping polled with AWS's
- * semantics.
+ * semantics. Find a resource by construct path or logical ID; send to queues, put to streams, wait until the
+ * pipeline is at rest, read dead-letter queues, scan tables, read a function's logs and metrics; stop.
  */
 export class LocalCloud {
   private constructor(
+    /** Each emulator's own endpoint. */
     public readonly endpoints: EmulatorEndpoints,
-    public readonly stacks: ProvisionedStack[],
-    public readonly functions: LocalFunction[],
-    public readonly pollers: { readonly logicalId: string; readonly functionLabel: string; readonly poller: Poller }[],
+    /** The single endpoint, when `edgePort` was given. */
+    public readonly edge: EdgeEndpoint | undefined,
+    /** Every stack, with its resources' local identities. */
+    public readonly stacks: readonly ProvisionedStack[],
+    /** Every function that runs. */
+    public readonly functions: readonly LocalFunction[],
+    /** Every event source mapping that runs. */
+    public readonly pollers: readonly LocalMapping[],
+    private readonly clients: ResourceClients,
     private readonly emulators: Emulators,
+    private readonly temporaryAssemblyDir: string | undefined,
   ) {}
 
   /** Starts everything; resolves when every function has a warm environment and every mapping polls. */
-  public static async start(options: LocalCloudOptions): Promise<LocalCloud> {
+  public static async start(options: LocalCloudOptions = {}): Promise<LocalCloud> {
     const notice = noticeOnce(options.onNotice ?? (() => {}));
-    const assembly = readAssembly(options.assemblyDir);
-    const emulators = await (options.emulators ?? spawnEmulators({ dataDir: options.dataDir }));
-    const functions: LocalFunction[] = [];
-    const pollers: LocalCloud['pollers'][number][] = [];
-    try {
-      const clients = emulatorClients(emulators.endpoints);
-      const stacks: ProvisionedStack[] = [];
-      for (const stack of assembly) {
-        stacks.push(await provisionStack(stack, clients, notice, options.maxVisibilityTimeoutSeconds));
+    let assemblyDir = options.assemblyDir;
+    let temporaryAssemblyDir: string | undefined;
+    let emulatorsStarting = options.emulators;
+    if (assemblyDir === undefined) {
+      const appDir = path.resolve(options.appDir ?? process.cwd());
+      if (!existsSync(path.join(appDir, 'cdk.json')))
+        throw new LocalCloudInputError(
+          `no cdk.json in ${appDir}: start in a CDK app's folder, or give a cloud assembly`,
+        );
+      // The emulators start while the app synthesizes: they do not depend on it.
+      emulatorsStarting ??= spawnEmulators({ dataDir: options.dataDir });
+      emulatorsStarting.catch(() => undefined); // awaited below; a failure must not surface as unhandled meanwhile
+      temporaryAssemblyDir = mkdtempSync(path.join(tmpdir(), 'eda-kit-assembly-'));
+      assemblyDir = temporaryAssemblyDir;
+      try {
+        await synthesize(appDir, assemblyDir);
+      } catch (error) {
+        await stopQuietly(emulatorsStarting);
+        rmSync(temporaryAssemblyDir, { recursive: true, force: true });
+        throw error;
       }
+    }
+    const cleanUp = async (emulators?: Promise<Emulators>) => {
+      if (emulators) await stopQuietly(emulators);
+      if (temporaryAssemblyDir) rmSync(temporaryAssemblyDir, { recursive: true, force: true });
+    };
 
+    let assembly: AssemblyStack[];
+    try {
+      assembly = readAssembly(assemblyDir);
+      const support = checkSupport(assembly);
+      for (const message of support.notices) notice(message);
+      if (support.unsupported.length > 0) {
+        if (!options.allowUnsupported) throw unsupportedError(support.unsupported);
+        for (const thing of support.unsupported) notice(`${thing.path} (${thing.type}) is left out: ${thing.why}.`);
+      }
+    } catch (error) {
+      await cleanUp(emulatorsStarting);
+      throw error;
+    }
+    const skipped = new Set(checkSupport(assembly).unsupported.map((thing) => `${thing.stackName}/${thing.logicalId}`));
+
+    const emulators = await (emulatorsStarting ?? spawnEmulators({ dataDir: options.dataDir }));
+    const plugins = options.plugins ?? [];
+    const functions: LocalFunction[] = [];
+    const pollers: LocalMapping[] = [];
+    let edge: EdgeEndpoint | undefined;
+    try {
+      if (options.edgePort !== undefined)
+        edge = await startEdgeEndpoint(emulators.endpoints, { port: options.edgePort });
+      const served: EmulatorEndpoints =
+        edge && options.routeThroughEdge
+          ? { dynamodb: edge.url, sqs: edge.url, kinesis: edge.url }
+          : emulators.endpoints;
+      const clients = emulatorClients(served);
+      const configureQueue = (queue: { logicalId: string; attributes: Readonly<Record<string, string>> }) =>
+        plugins.reduce<Record<string, string>>(
+          (attributes, plugin) => plugin.configureQueue?.({ logicalId: queue.logicalId, attributes }) ?? attributes,
+          { ...queue.attributes },
+        );
+      const stacks: ProvisionedStack[] = [];
+      for (const stack of assembly) stacks.push(await provisionStack(stack, clients, notice, configureQueue));
+
+      const collector = new MetricsCollector();
+      const logLines = new Map<string, FunctionLogLine[]>();
+      const onOutput = (output: FunctionOutput) => {
+        collector.collect(output, output.functionName);
+        if (!output.json?._aws) {
+          const lines = logLines.get(output.functionName);
+          lines?.push({ line: output.line, json: output.json });
+          if (lines && lines.length > LOG_LINES_KEPT) lines.splice(0, lines.length - LOG_LINES_KEPT);
+        }
+        options.onOutput?.(output);
+      };
       for (const provisioned of stacks) {
         for (const [logicalId, resource] of Object.entries(provisioned.stack.resources)) {
           if (resource.Type !== 'AWS::Lambda::Function') continue;
-          const config = functionConfig(options, provisioned, logicalId, resource, emulators.endpoints, notice);
-          const runtime = new FunctionRuntime(config, options.onOutput ?? (() => {}), options.defaultConcurrency ?? 4);
-          functions.push({ stackName: provisioned.stack.stackName, logicalId, runtime });
+          if (skipped.has(`${provisioned.stack.stackName}/${logicalId}`)) continue;
+          const config = plugins.reduce<LocalFunctionConfig>(
+            (setup, plugin) => plugin.configureFunction?.(setup) ?? setup,
+            functionConfig(assemblyDir, provisioned, logicalId, resource, served, notice),
+          );
+          const runtime = new FunctionRuntime(config, onOutput, options.defaultConcurrency ?? 4);
+          const lines: FunctionLogLine[] = [];
+          logLines.set(config.name, lines);
+          functions.push(new LocalFunction(identityOf(provisioned, logicalId), runtime, lines, collector));
         }
       }
       await Promise.all(functions.map((fn) => fn.runtime.warm()));
 
       const onPollerError = options.onPollerError ?? (() => {});
-      const pollerClients = emulatorClients(emulators.endpoints);
-      if (options.pollerFaultRate)
-        injectFaults(
-          pollerClients,
-          options.pollerFaultRate,
-          seededRandom(options.faultSeed ?? 0, 'pollers'),
-          pollerFaults,
-        );
+      const pollerClients = emulatorClients(served);
+      for (const plugin of plugins) plugin.configurePollerClients?.(pollerClients);
       for (const provisioned of stacks) {
         for (const [logicalId, resource] of Object.entries(provisioned.stack.resources)) {
           if (resource.Type !== 'AWS::Lambda::EventSourceMapping') continue;
+          if (skipped.has(`${provisioned.stack.stackName}/${logicalId}`)) continue;
           const poller = mappingPoller(
             provisioned,
             logicalId,
@@ -114,23 +292,99 @@ export class LocalCloud {
         }
       }
       for (const { poller } of pollers) await poller.start();
-      return new LocalCloud(emulators.endpoints, stacks, functions, pollers, emulators);
+      return new LocalCloud(
+        emulators.endpoints,
+        edge,
+        stacks,
+        functions,
+        pollers,
+        clients,
+        emulators,
+        temporaryAssemblyDir,
+      );
     } catch (error) {
       await Promise.all(pollers.map(({ poller }) => poller.stop()));
       await Promise.all(functions.map((fn) => fn.runtime.stop()));
-      await emulators.stop();
+      await edge?.close();
+      await cleanUp(Promise.resolve(emulators));
       throw error;
     }
   }
 
-  /** The function whose service name (or logical ID) is `label`. */
-  public function(label: string): LocalFunction {
-    const found = this.functions.find((fn) => fn.runtime.config.label === label || fn.logicalId === label);
-    if (!found)
-      throw new Error(
-        `No local function '${label}' (functions: ${this.functions.map((fn) => fn.runtime.config.label).join(', ')})`,
-      );
+  /** The queue at construct path `ref` (`Orders/Queue`, with or without the stack's name) or with logical ID `ref`. */
+  public queue(ref: string): LocalQueue {
+    const { provisioned, logicalId, local } = this.find('AWS::SQS::Queue', 'queue', ref);
+    const deadLetterArns = new Set(
+      this.stacks
+        .flatMap((stack) => [...stack.queueAttributes.values()])
+        .flatMap((attributes) => {
+          const redrive = attributes.RedrivePolicy;
+          return redrive ? [(JSON.parse(redrive) as { deadLetterTargetArn: string }).deadLetterTargetArn] : [];
+        }),
+    );
+    const failureQueueUrls = new Set(
+      this.pollers.flatMap(({ poller }) =>
+        poller instanceof KinesisPoller && poller.config.onFailureQueueUrl ? [poller.config.onFailureQueueUrl] : [],
+      ),
+    );
+    const kitDeadLetterUrls = new Set(
+      this.functions.flatMap((fn) => fn.environment[CONSUMER_ENVIRONMENT.deadLetterQueueUrl] ?? []),
+    );
+    const url = local.attributes.QueueUrl;
+    return new LocalQueue(
+      identityOf(provisioned, logicalId),
+      url,
+      local.attributes.Arn,
+      deadLetterArns.has(local.attributes.Arn) || failureQueueUrls.has(url) || kitDeadLetterUrls.has(url),
+      this.clients.sqs,
+    );
+  }
+
+  /** The Kinesis stream at construct path `ref` or with logical ID `ref`. */
+  public stream(ref: string): LocalStream {
+    const { provisioned, logicalId, local } = this.find('AWS::Kinesis::Stream', 'stream', ref);
+    return new LocalStream(identityOf(provisioned, logicalId), local.ref, local.attributes.Arn, this.clients.kinesis);
+  }
+
+  /** The DynamoDB table at construct path `ref` or with logical ID `ref`. */
+  public table(ref: string): LocalTable {
+    const { provisioned, logicalId, local } = this.find('AWS::DynamoDB::Table', 'table', ref);
+    return new LocalTable(identityOf(provisioned, logicalId), local.ref, local.attributes.Arn, this.clients.dynamodb);
+  }
+
+  /** The function with service name (`POWERTOOLS_SERVICE_NAME`) `ref`, at construct path `ref`, or with logical ID `ref`. */
+  public function(ref: string): LocalFunction {
+    const byLabel = this.functions.filter((fn) => fn.label === ref);
+    if (byLabel.length === 1) return byLabel[0];
+    const { provisioned, logicalId } = this.find('AWS::Lambda::Function', 'function', ref);
+    const found = this.functions.find(
+      (fn) => fn.stackName === provisioned.stack.stackName && fn.logicalId === logicalId,
+    );
+    if (!found) throw new LocalCloudInputError(`the function ${ref} does not run locally (left out as unsupported)`);
     return found;
+  }
+
+  /**
+   * Every stack's outputs, resolved to the local resources' names, URLs and ARNs, in the shape `cdk deploy
+   * --outputs-file` writes: `{ [stackName]: { [outputKey]: value } }`. An output that cannot be resolved locally is
+   * left out.
+   */
+  public outputs(): Record<string, Record<string, string>> {
+    return Object.fromEntries(
+      this.stacks.map((provisioned) => [
+        provisioned.stack.stackName,
+        Object.fromEntries(
+          Object.entries(provisioned.stack.outputs).flatMap(([key, output]) => {
+            try {
+              return [[key, provisioned.resolver.resolveString(output.Value, `output ${key}`)]];
+            } catch (error) {
+              if (error instanceof UnresolvableError) return [];
+              throw error;
+            }
+          }),
+        ),
+      ]),
+    );
   }
 
   /** The local identity of a template resource: its `Ref` and attributes (URL, ARN, name). */
@@ -140,7 +394,7 @@ export class LocalCloud {
       const found = stack.resources.get(logicalId);
       if (found) return found;
     }
-    throw new Error(`No local resource '${logicalId}'`);
+    throw new LocalCloudInputError(`no local resource ${logicalId}`);
   }
 
   /** The logical IDs of a stack's resources of `type`. */
@@ -158,6 +412,67 @@ export class LocalCloud {
   }
 
   /**
+   * Resolves once the pipeline is at rest: the queues that mappings poll hold no message (visible, in flight or
+   * delayed), no other queue has a message in flight, every stream mapping has read its shards to the end and is done
+   * with every batch, and no function is running; all of it seen twice, with nothing invoked in between. Rejects
+   * with {@link LocalCloudNotAtRestError}, naming what is still busy, after `timeoutSeconds`.
+   */
+  public async waitForRest(options: WaitForRestOptions = {}): Promise<void> {
+    const timeoutSeconds = options.timeoutSeconds ?? 60;
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    let atRestSince: { readonly at: number; readonly invocations: number } | undefined;
+    for (;;) {
+      const at = Date.now();
+      const invocations = this.functions.reduce((sum, fn) => sum + fn.runtime.stats.invocations, 0);
+      const busy = await this.busyParts(atRestSince?.at);
+      if (busy.length === 0 && atRestSince && atRestSince.invocations === invocations) return;
+      atRestSince = busy.length === 0 ? { at, invocations } : undefined;
+      if (Date.now() > deadline) throw new LocalCloudNotAtRestError(timeoutSeconds, busy);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** What keeps the pipeline from rest; with `sinceMs`, a stream counts as read only by a call sent since then. */
+  private async busyParts(sinceMs: number | undefined): Promise<string[]> {
+    const busy: string[] = [];
+    for (const fn of this.functions) {
+      if (fn.runtime.inFlight > 0) busy.push(`function ${fn.label}: ${fn.runtime.inFlight} invocation(s) running`);
+    }
+    const sourceQueues = new Set<string>();
+    for (const mapping of this.pollers) {
+      if (mapping.poller instanceof KinesisPoller) {
+        const caughtUp = sinceMs === undefined ? mapping.poller.idle : mapping.poller.caughtUpSince(sinceMs);
+        if (!caughtUp) busy.push(`mapping ${mapping.logicalId}: stream records not yet read or handled`);
+      } else sourceQueues.add(mapping.poller.config.queueUrl);
+    }
+    for (const stack of this.stacks) {
+      for (const [logicalId, local] of stack.resources) {
+        if (local.type !== 'AWS::SQS::Queue') continue;
+        const { Attributes = {} } = await this.clients.sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: local.attributes.QueueUrl,
+            AttributeNames: [
+              'ApproximateNumberOfMessages',
+              'ApproximateNumberOfMessagesNotVisible',
+              'ApproximateNumberOfMessagesDelayed',
+            ],
+          }),
+        );
+        const inFlight = Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+        const waiting =
+          Number(Attributes.ApproximateNumberOfMessages ?? 0) +
+          Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
+        if (inFlight > 0 || (sourceQueues.has(local.attributes.QueueUrl) && waiting > 0)) {
+          busy.push(
+            `queue ${constructPath(logicalId, stack.stack.resources[logicalId])}: ${waiting} waiting, ${inFlight} in flight`,
+          );
+        }
+      }
+    }
+    return busy;
+  }
+
+  /**
    * CPU seconds used so far by each part of the local cloud: each emulator, each function's environments, and this
    * process (pollers, workload and IPC). Where the time goes.
    */
@@ -166,48 +481,68 @@ export class LocalCloud {
     for (const [service, pid] of Object.entries(this.emulators.pids ?? {})) {
       split[`emulator:${service}`] = processCpuSeconds(pid) ?? 0;
     }
-    for (const fn of this.functions) split[`function:${fn.runtime.config.label}`] = fn.runtime.cpuSeconds();
+    for (const fn of this.functions) split[`function:${fn.label}`] = fn.runtime.cpuSeconds();
     const own = process.cpuUsage();
     split['local cloud (pollers, workload)'] = (own.user + own.system) / 1e6;
     return split;
   }
 
-  /** Stops the pollers, the functions and the emulators. */
+  /** Stops the pollers, the functions, the single endpoint and the emulators, and removes a synthesized assembly. */
   public async stop(): Promise<void> {
     await Promise.all(this.pollers.map(({ poller }) => poller.stop()));
     await Promise.all(this.functions.map((fn) => fn.runtime.stop()));
+    await this.edge?.close();
     await this.emulators.stop();
+    if (this.temporaryAssemblyDir) rmSync(this.temporaryAssemblyDir, { recursive: true, force: true });
+  }
+
+  private find(
+    type: string,
+    kind: string,
+    ref: string,
+  ): { provisioned: ProvisionedStack; logicalId: string; local: LocalResource } {
+    const wanted = ref.replace(/\/Resource$/, '');
+    const candidates = this.stacks.flatMap((provisioned) =>
+      [...provisioned.resources.entries()]
+        .filter(([, local]) => local.type === type)
+        .map(([logicalId, local]) => ({ provisioned, logicalId, local, identity: identityOf(provisioned, logicalId) })),
+    );
+    const matches = candidates.filter(
+      ({ identity }) =>
+        identity.logicalId === wanted ||
+        identity.path === wanted ||
+        `${identity.stackName}/${identity.path}` === wanted,
+    );
+    if (matches.length === 1) return matches[0];
+    const listed = (found: typeof candidates) =>
+      found.map(({ identity }) => `${identity.stackName}/${identity.path}`).join(', ');
+    if (matches.length > 1)
+      throw new LocalCloudInputError(`more than one ${kind} matches '${ref}': ${listed(matches)}; give the stack too`);
+    throw new LocalCloudInputError(`no ${kind} '${ref}' in the app; its ${kind}s: ${listed(candidates) || 'none'}`);
   }
 }
 
-/** Faults injected into the pollers' calls so far, by service. */
-export const pollerFaults: Record<string, number> = {};
+function identityOf(provisioned: ProvisionedStack, logicalId: string): LocalResourceIdentity {
+  const stackName = provisioned.stack.stackName;
+  const resource = provisioned.stack.resources[logicalId];
+  const fullPath = resource ? constructPath(logicalId, resource) : logicalId;
+  return {
+    stackName,
+    logicalId,
+    path: fullPath.startsWith(`${stackName}/`) ? fullPath.slice(stackName.length + 1) : fullPath,
+  };
+}
 
-/** Makes a share of the calls of `clients` fail before they are sent, as a flaky network would. */
-function injectFaults(
-  clients: ReturnType<typeof emulatorClients>,
-  rate: number,
-  random: () => number,
-  counts: Record<string, number>,
-): void {
-  for (const [service, client] of Object.entries(clients)) {
-    (client as { middlewareStack: { add: (m: unknown, o: object) => void } }).middlewareStack.add(
-      (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
-        if (random() < rate) {
-          counts[service] = (counts[service] ?? 0) + 1;
-          const error = new Error(`${service} call failed (injected)`);
-          error.name = 'InjectedNetworkError';
-          throw error;
-        }
-        return next(args);
-      },
-      { step: 'finalizeRequest', name: 'injectFaults' },
-    );
+async function stopQuietly(emulators: Promise<Emulators>): Promise<void> {
+  try {
+    await (await emulators).stop();
+  } catch {
+    // They never started: nothing to stop.
   }
 }
 
 function functionConfig(
-  options: LocalCloudOptions,
+  assemblyDir: string,
   provisioned: ProvisionedStack,
   logicalId: string,
   resource: TemplateResource,
@@ -228,18 +563,12 @@ function functionConfig(
     notice(`${logicalId}: X-Ray tracing has no local collector; traces are dropped.`);
   }
   const local = provisioned.resources.get(logicalId) as LocalResource;
-  if (
-    options.maxFunctionTimeoutSeconds !== undefined &&
-    Number(props.Timeout ?? 3) > options.maxFunctionTimeoutSeconds
-  ) {
-    notice(`Function timeouts are cut to ${options.maxFunctionTimeoutSeconds} s for this run.`);
-  }
   return {
     name: local.ref,
     label: String(variables[CONSUMER_ENVIRONMENT.serviceName] ?? logicalId),
-    codeDir: path.resolve(options.assemblyDir, assetPath),
+    codeDir: path.resolve(assemblyDir, assetPath),
     handler: String(props.Handler ?? 'index.handler'),
-    timeoutSeconds: Math.min(Number(props.Timeout ?? 3), options.maxFunctionTimeoutSeconds ?? Number.POSITIVE_INFINITY),
+    timeoutSeconds: Number(props.Timeout ?? 3),
     memoryMb: Number(props.MemorySize ?? 128),
     reservedConcurrency:
       props.ReservedConcurrentExecutions === undefined ? undefined : Number(props.ReservedConcurrentExecutions),
@@ -250,12 +579,11 @@ function functionConfig(
       AWS_DEFAULT_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: options.functionDynamoDBEndpoint ?? endpoints.dynamodb,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
       AWS_ENDPOINT_URL_SQS: endpoints.sqs,
       AWS_ENDPOINT_URL_KINESIS: endpoints.kinesis,
       // The function runs on this machine's Node.js, not the runtime's: the SDK's warning about it is noise here.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      ...options.functionEnvironment?.(String(variables[CONSUMER_ENVIRONMENT.serviceName] ?? logicalId)),
     },
   };
 }
@@ -264,11 +592,11 @@ function mappingPoller(
   provisioned: ProvisionedStack,
   logicalId: string,
   resource: TemplateResource,
-  functions: LocalFunction[],
-  clients: ReturnType<typeof emulatorClients>,
+  functions: readonly LocalFunction[],
+  clients: PollerClients,
   notice: (message: string) => void,
   onError: (error: Error) => void,
-): LocalCloud['pollers'][number] | undefined {
+): LocalMapping | undefined {
   const props = resource.Properties ?? {};
   const { resolver, resources } = provisioned;
   const functionName = resolver.resolveString(props.FunctionName, `${logicalId}.FunctionName`);
@@ -276,7 +604,10 @@ function mappingPoller(
     (candidate) =>
       candidate.runtime.config.name === functionName || candidate.runtime.config.name.endsWith(functionName),
   );
-  if (!fn) throw new Error(`${logicalId}: no local function '${functionName}'`);
+  if (!fn) {
+    notice(`${logicalId}: its function does not run locally; the mapping is skipped.`);
+    return undefined;
+  }
   if (props.Enabled === false) return undefined;
   const sourceArn = resolver.resolveString(props.EventSourceArn, `${logicalId}.EventSourceArn`);
   const source = [...resources.entries()].find(([, local]) => Object.values(local.attributes).includes(sourceArn));
@@ -296,13 +627,16 @@ function mappingPoller(
       batchSize: Number(props.BatchSize ?? 10),
       maxBatchingWindowSeconds: windowSeconds,
       reportBatchItemFailures,
-      visibilityTimeoutSeconds: Number(queue.VisibilityTimeout ?? 30),
+      visibilityTimeoutSeconds: Number(
+        provisioned.queueAttributes.get(sourceId)?.VisibilityTimeout ?? queue.VisibilityTimeout ?? 30,
+      ),
       concurrency: Math.min(Number(maximumConcurrency ?? 2), fn.runtime.concurrency, 2),
       filter: FilterCriteria.fromTemplate(props.FilterCriteria, 'sqs'),
     };
     return {
       logicalId,
       functionLabel: fn.runtime.config.label,
+      sourceLogicalId: sourceId,
       poller: new SqsPoller(clients.sqs, config, fn.runtime, onError),
     };
   }
@@ -353,6 +687,7 @@ function mappingPoller(
   return {
     logicalId,
     functionLabel: fn.runtime.config.label,
+    sourceLogicalId: streamId,
     poller: new KinesisPoller(clients.kinesis, clients.sqs, config, fn.runtime, onError),
   };
 }

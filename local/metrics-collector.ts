@@ -2,7 +2,7 @@ import type { FunctionOutput } from './function-runtime';
 
 /** Sums and samples of the EMF metrics each function printed. */
 export class MetricsCollector {
-  private readonly sums = new Map<string, Map<string, number>>();
+  private readonly totals = new Map<string, Map<string, number>>();
   private readonly samples = new Map<string, Map<string, number[]>>();
 
   /** Reads one line a function printed; lines that are not EMF are ignored. */
@@ -12,9 +12,9 @@ export class MetricsCollector {
     for (const directive of emf.CloudWatchMetrics) {
       for (const { Name } of directive.Metrics ?? []) {
         const values = [output.json?.[Name]].flat().map(Number).filter(Number.isFinite);
-        const sums = this.sums.get(label) ?? new Map<string, number>();
+        const sums = this.totals.get(label) ?? new Map<string, number>();
         sums.set(Name, (sums.get(Name) ?? 0) + values.reduce((a, b) => a + b, 0));
-        this.sums.set(label, sums);
+        this.totals.set(label, sums);
         const samples = this.samples.get(label) ?? new Map<string, number[]>();
         const metricSamples = samples.get(Name) ?? [];
         for (const value of values) metricSamples.push(value);
@@ -26,13 +26,18 @@ export class MetricsCollector {
 
   /** The sum of `metric` for `label`. */
   public sum(label: string, metric: string): number {
-    return this.sums.get(label)?.get(metric) ?? 0;
+    return this.totals.get(label)?.get(metric) ?? 0;
+  }
+
+  /** The sums of every metric of `label`, by metric name. */
+  public sums(label: string): Record<string, number> {
+    return Object.fromEntries(this.totals.get(label) ?? []);
   }
 
   /** The sum of every metric of every function: it moves while anything is being processed. */
   public total(): number {
     let sum = 0;
-    for (const sums of this.sums.values()) for (const value of sums.values()) sum += value;
+    for (const sums of this.totals.values()) for (const value of sums.values()) sum += value;
     return sum;
   }
 

@@ -14,11 +14,22 @@ export interface ProvisioningClients {
   readonly dynamodb: DynamoDBClient;
 }
 
+/**
+ * Changes a queue's attributes (`VisibilityTimeout`, `RedrivePolicy`...) before it is created: a plugin's hook.
+ * Returns the attributes to create it with.
+ */
+export type QueueConfigurer = (queue: {
+  readonly logicalId: string;
+  readonly attributes: Readonly<Record<string, string>>;
+}) => Record<string, string>;
+
 /** One stack made local: every resource's local identity, and a resolver for the rest of the template. */
 export interface ProvisionedStack {
   readonly stack: AssemblyStack;
   readonly resources: Map<string, LocalResource>;
   readonly resolver: IntrinsicResolver;
+  /** The attributes each queue was created with, by logical ID (after the plugins' changes). */
+  readonly queueAttributes: ReadonlyMap<string, Readonly<Record<string, string>>>;
 }
 
 /**
@@ -31,9 +42,10 @@ export async function provisionStack(
   stack: AssemblyStack,
   clients: ProvisioningClients,
   notice: (message: string) => void,
-  maxVisibilityTimeoutSeconds?: number,
+  configureQueue: QueueConfigurer = ({ attributes }) => ({ ...attributes }),
 ): Promise<ProvisionedStack> {
   const resources = new Map<string, LocalResource>();
+  const queueAttributes = new Map<string, Record<string, string>>();
   const resolver = new IntrinsicResolver(stack.stackName, resources);
   const entries = Object.entries(stack.resources);
   const prefix = stack.stackName.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 30);
@@ -122,13 +134,6 @@ export async function provisionStack(
     if (props.VisibilityTimeout !== undefined) {
       attributes.VisibilityTimeout = resolver.resolveString(props.VisibilityTimeout, `${logicalId}.VisibilityTimeout`);
     }
-    if (
-      maxVisibilityTimeoutSeconds !== undefined &&
-      Number(attributes.VisibilityTimeout ?? 30) > maxVisibilityTimeoutSeconds
-    ) {
-      notice(`Visibility timeouts are cut to ${maxVisibilityTimeoutSeconds} s for this run (faster redelivery).`);
-      attributes.VisibilityTimeout = String(maxVisibilityTimeoutSeconds);
-    }
     if (props.MessageRetentionPeriod !== undefined)
       attributes.MessageRetentionPeriod = resolver.resolveString(
         props.MessageRetentionPeriod,
@@ -139,7 +144,9 @@ export async function provisionStack(
       attributes.RedrivePolicy = JSON.stringify(redrive);
     }
     if (props.KmsMasterKeyId) notice(`${logicalId}: KMS encryption is not emulated; messages are kept in memory.`);
-    const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+    const configured = configureQueue({ logicalId, attributes });
+    queueAttributes.set(logicalId, configured);
+    const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: configured }));
     const { Attributes } = await clients.sqs.send(
       new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
     );
@@ -150,7 +157,7 @@ export async function provisionStack(
     });
   }
 
-  return { stack, resources, resolver };
+  return { stack, resources, resolver, queueAttributes };
 }
 
 async function createTable(client: DynamoDBClient, tableName: string, resource: TemplateResource): Promise<void> {

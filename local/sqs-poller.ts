@@ -32,6 +32,8 @@ export interface PollerStats {
   batches: number;
   records: number;
   failedRecords: number;
+  /** Records whose invocation finished and that were not reported failed. */
+  succeededRecords: number;
   functionErrors: number;
   /** Records that matched none of the mapping's filters: never sent to the function. */
   filteredOut: number;
@@ -46,7 +48,14 @@ export interface PollerStats {
  * lock groups), so a group is processed in order.
  */
 export class SqsPoller {
-  public readonly stats: PollerStats = { batches: 0, records: 0, failedRecords: 0, functionErrors: 0, filteredOut: 0 };
+  public readonly stats: PollerStats = {
+    batches: 0,
+    records: 0,
+    failedRecords: 0,
+    succeededRecords: 0,
+    functionErrors: 0,
+    filteredOut: 0,
+  };
   private running = false;
   private loops: Promise<void>[] = [];
   /** FIFO groups in flight or failed, with the time they may be received again. */
@@ -54,7 +63,8 @@ export class SqsPoller {
 
   constructor(
     private readonly sqs: SQSClient,
-    private readonly config: SqsMappingConfig,
+    /** The mapping's settings, as the template configures them. */
+    public readonly config: SqsMappingConfig,
     private readonly runtime: FunctionRuntime,
     private readonly onError: (error: Error) => void,
   ) {}
@@ -159,6 +169,7 @@ export class SqsPoller {
       failed = new Set(records.map((record) => record.messageId));
     }
     this.stats.failedRecords += failed.size;
+    this.stats.succeededRecords += records.length - failed.size;
     await this.deleteMessages(messages.filter((message) => !failed.has(message.MessageId as string)));
     if (this.config.fifo) {
       const heldUntil = Date.now() + this.config.visibilityTimeoutSeconds * 1000;

@@ -16,8 +16,8 @@ import { emulatorClients } from '../../local/emulators';
 import { LocalCloud } from '../../local/local-cloud';
 import { MetricsCollector } from '../../local/metrics-collector';
 import { synthesize } from '../../local/synth';
-import { readEffects, runWorkload, type WorkloadReport } from '../../local/workload';
 import { replay } from '../../ops/replay';
+import { readEffects, runWorkload, type WorkloadReport } from '../../workload/order-workload';
 import { receiveAll } from '../helpers/reference';
 
 const projectDir = path.resolve(__dirname, '..', '..');
@@ -242,7 +242,7 @@ test('npm start -- --serve answers an SDK client from outside its process, and s
   const jsonFile = path.join(mkdtempSync(path.join(tmpdir(), 'eda-kit-start-')), 'report.json');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'local/start.ts', '--orders', '3', '--json', jsonFile, '--serve'],
+    ['--import', 'tsx', 'workload/start.ts', '--orders', '3', '--json', jsonFile, '--serve'],
     { cwd: projectDir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

@@ -58,7 +58,7 @@ describe('summarizePipelines over the synthesized reference app', () => {
 test('readAssembly names the missing synth step when there is no cloud assembly', () => {
   const empty = mkdtempSync(path.join(tmpdir(), 'eda-kit-empty-'));
   expect(() => readAssembly(empty)).toThrow(
-    /Cannot read the cloud assembly at .*manifest\.json: run `npx cdk synth` first/,
+    /no cloud assembly at .* \(no manifest\.json\): run `npx cdk synth` first/,
   );
 });
 

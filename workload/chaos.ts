@@ -1,21 +1,26 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
-import { GetQueueAttributesCommand, type QueueAttributeName } from '@aws-sdk/client-sqs';
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { CONSUMER_ENVIRONMENT, RECORD_METRIC_NAMES } from '../contract';
+import { compiledScript } from '../local/compiled';
+import { spawnEmulators } from '../local/emulators';
+import {
+  LocalCloud,
+  type LocalCloudNotAtRestError,
+  type LocalCloudPlugin,
+  type PollerClients,
+} from '../local/local-cloud';
+import { MetricsCollector } from '../local/metrics-collector';
+import { seededRandom } from '../local/seeded-random';
+import { synthesize } from '../local/synth';
 import { ratio, wholeNumber } from '../ops/cli-args';
 import { emulatorClients } from '../ops/endpoint-clients';
 import { redrive } from '../ops/redrive';
 import { type KinesisBatchInfo, replay } from '../ops/replay';
-import { spawnEmulators } from './emulators';
 import { startFaultyProxy } from './faulty-proxy';
-import { KinesisPoller } from './kinesis-poller';
-import { LocalCloud, pollerFaults } from './local-cloud';
-import { MetricsCollector } from './metrics-collector';
-import { synthesize } from './synth';
-import { runWorkload, STREAM_CONSUMERS, type WorkloadReport } from './workload';
+import { runWorkload, STREAM_CONSUMERS, type WorkloadReport } from './order-workload';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const projectDir = path.resolve(__dirname, '..');
@@ -81,29 +86,22 @@ export async function runChaos(options: {
   const metrics = new MetricsCollector();
   const labels = new Map<string, string>();
   const faults: Record<string, number> = {};
+  const pollerFaults: Record<string, number> = {};
   const cloud = await LocalCloud.start({
     assemblyDir,
     emulators,
-    functionDynamoDBEndpoint: proxy.endpoint,
-    // Faults go to the consumers. The producer's own failures are modelled by its retries (--duplicates): a
-    // failed publish that had reached a queue would be a second event the run cannot tell from the first.
-    functionEnvironment: (label) =>
-      label === 'order-api'
-        ? undefined
-        : {
-            EDA_KIT_FAULTS: JSON.stringify({
-              throw: options.rates.throw,
-              kill: options.rates.kill,
-              killAfterEffect: options.rates.killAfterEffect,
-              hang: options.rates.hang,
-              seed: options.seed,
-            }),
-          },
-    pollerFaultRate: options.rates.poller,
-    faultSeed: options.seed,
-    // Hangs are killed sooner and redelivery comes sooner (by default after 5 s and 10 s instead of 30 s and 180 s).
-    maxFunctionTimeoutSeconds: options.functionTimeoutSeconds ?? 5,
-    maxVisibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 10,
+    plugins: [
+      chaosPlugin({
+        rates: options.rates,
+        seed: options.seed,
+        dynamodbEndpoint: proxy.endpoint,
+        // Hangs are killed sooner and redelivery comes sooner (by default after 5 s and 10 s, not 30 s and 180 s).
+        functionTimeoutSeconds: options.functionTimeoutSeconds ?? 5,
+        visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 10,
+        pollerFaults,
+        say,
+      }),
+    ],
     onNotice: (message) => say(`Not as on AWS: ${message}`),
     onOutput: (output) => {
       const fault = output.json?.edaKitFault;
@@ -128,16 +126,12 @@ export async function runChaos(options: {
         // What faults pushed out for good (SQS redrive after maxReceiveCount, Kinesis retries exhausted) is not
         // lost: it waits in a queue. Once the pipeline is idle (a message still failing its way to the DLQ would
         // be missed otherwise), put it back, as an operator would, until nothing comes back out.
-        const sourceQueues = QUEUE_SOURCES.map(
-          ([, source]) => cloud.function('order-api').runtime.config.environment[source],
-        );
-        // A dead letter in flight was taken by a replay that failed: it comes back after its visibility timeout.
-        const deadLetterQueues = [...QUEUE_SOURCES.map(([consumer]) => consumer), ...STREAM_CONSUMERS].map(
-          (consumer) => cloud.function(consumer).runtime.config.environment[CONSUMER_ENVIRONMENT.deadLetterQueueUrl],
-        );
         for (recoveryRounds = 0; recoveryRounds < 8; recoveryRounds++) {
-          if (!(await waitForIdle(cloud, clients.sqs, { sourceQueues, deadLetterQueues }, metrics, 180_000)))
-            say('The pipeline did not come to rest within 180 s; recovering what is there.');
+          try {
+            await cloud.waitForRest({ timeoutSeconds: 180 });
+          } catch (error) {
+            say(`${(error as LocalCloudNotAtRestError).message}; recovering what is there.`);
+          }
           let moved = 0;
           for (const [consumer, source] of QUEUE_SOURCES) {
             const deadLetterQueueUrl =
@@ -244,58 +238,83 @@ function kinesisEventRecord(record: KinesisRecord, info: KinesisBatchInfo) {
   };
 }
 
-/**
- * Waits (at most `maxMs`) until the pipeline is at rest: the source queues hold no message, visible or in flight;
- * no dead letter is in flight; every stream mapping has read its shards to the end and is done with every batch;
- * and the consumers' counts have not moved for two seconds. Returns whether it came to rest.
- */
-async function waitForIdle(
-  cloud: LocalCloud,
-  sqs: ReturnType<typeof emulatorClients>['sqs'],
-  queues: { readonly sourceQueues: readonly string[]; readonly deadLetterQueues: readonly string[] },
-  metrics: MetricsCollector,
-  maxMs: number,
-): Promise<boolean> {
-  const deadline = Date.now() + maxMs;
-  let last = metrics.total();
-  let lastChange = Date.now();
-  while (Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const current = metrics.total();
-    if (current !== last) {
-      last = current;
-      lastChange = Date.now();
-      continue;
-    }
-    if (Date.now() - lastChange < 2_000) continue;
-    const streamsIdle = cloud.pollers.every(({ poller }) => !(poller instanceof KinesisPoller) || poller.idle);
-    if (!streamsIdle) continue;
-    const pending =
-      (await messagesIn(sqs, queues.sourceQueues, ALL_MESSAGES)) +
-      (await messagesIn(sqs, queues.deadLetterQueues, ['ApproximateNumberOfMessagesNotVisible']));
-    if (pending === 0) return true;
-  }
-  return false;
+/** What the chaos plugin injects, and where it counts what it did. */
+interface ChaosPluginOptions {
+  readonly rates: FaultRates;
+  readonly seed: number;
+  /** The fault-injecting proxy in front of DynamoDB that the consumers call instead of the emulator. */
+  readonly dynamodbEndpoint: string;
+  readonly functionTimeoutSeconds: number;
+  readonly visibilityTimeoutSeconds: number;
+  /** Faults injected into the pollers' calls, by service: filled as they happen. */
+  readonly pollerFaults: Record<string, number>;
+  readonly say: (message: string) => void;
 }
 
-const ALL_MESSAGES: QueueAttributeName[] = [
-  'ApproximateNumberOfMessages',
-  'ApproximateNumberOfMessagesNotVisible',
-  'ApproximateNumberOfMessagesDelayed',
-];
+/**
+ * The chaos run as a plugin of the local cloud: the consumers load the faults of `chaos-faults.ts` and call DynamoDB
+ * through the faulty proxy; every function timeout and visibility timeout is cut short; the pollers' SQS and Kinesis
+ * calls fail at the poller rate. The producer (the order API) runs without faults: its own failures are modelled by
+ * its retries (--duplicates), since a failed publish that had reached a queue would be a second event the run
+ * cannot tell from the first.
+ */
+function chaosPlugin(options: ChaosPluginOptions): LocalCloudPlugin {
+  const faults = JSON.stringify({
+    throw: options.rates.throw,
+    kill: options.rates.kill,
+    killAfterEffect: options.rates.killAfterEffect,
+    hang: options.rates.hang,
+    seed: options.seed,
+  });
+  const preload = compiledScript(path.join(__dirname, 'chaos-faults'));
+  options.say(
+    `Function timeouts are cut to ${options.functionTimeoutSeconds} s and visibility timeouts to ` +
+      `${options.visibilityTimeoutSeconds} s for this run.`,
+  );
+  return {
+    configureFunction: (setup) => ({
+      ...setup,
+      timeoutSeconds: Math.min(setup.timeoutSeconds, options.functionTimeoutSeconds),
+      ...(setup.label !== 'order-api' && {
+        environment: {
+          ...setup.environment,
+          EDA_KIT_FAULTS: faults,
+          AWS_ENDPOINT_URL_DYNAMODB: options.dynamodbEndpoint,
+        },
+        preload: [...(setup.preload ?? []), preload],
+      }),
+    }),
+    configureQueue: ({ attributes }) => ({
+      ...attributes,
+      VisibilityTimeout: String(Math.min(Number(attributes.VisibilityTimeout ?? 30), options.visibilityTimeoutSeconds)),
+    }),
+    configurePollerClients: (clients) =>
+      injectFaults(clients, options.rates.poller, seededRandom(options.seed, 'pollers'), options.pollerFaults),
+  };
+}
 
-/** The messages counted by `attributes` in the queues. */
-async function messagesIn(
-  sqs: ReturnType<typeof emulatorClients>['sqs'],
-  queueUrls: readonly string[],
-  attributes: QueueAttributeName[],
-) {
-  let total = 0;
-  for (const QueueUrl of queueUrls) {
-    const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: attributes }));
-    total += Object.values(Attributes).reduce((sum, count) => sum + Number(count), 0);
+/** Makes a share of the calls of `clients` fail before they are sent, as a flaky network would. */
+function injectFaults(
+  clients: PollerClients,
+  rate: number,
+  random: () => number,
+  counts: Record<string, number>,
+): void {
+  if (rate === 0) return;
+  for (const [service, client] of Object.entries(clients)) {
+    (client as { middlewareStack: { add: (m: unknown, o: object) => void } }).middlewareStack.add(
+      (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+        if (random() < rate) {
+          counts[service] = (counts[service] ?? 0) + 1;
+          const error = new Error(`${service} call failed (injected)`);
+          error.name = 'InjectedNetworkError';
+          throw error;
+        }
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'injectFaults' },
+    );
   }
-  return total;
 }
 
 async function main(): Promise<void> {

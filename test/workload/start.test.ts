@@ -16,7 +16,7 @@ test.each([
   ],
   [['--bogus'], "error: unknown option '--bogus'"],
 ])('GIVEN the bad flags %j THEN npm start says why on one line and exits 2, starting nothing', (args, message) => {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'local/start.ts', ...args], {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'workload/start.ts', ...args], {
     cwd: projectDir,
     encoding: 'utf8',
   });
@@ -27,7 +27,7 @@ test.each([
 });
 
 test('GIVEN --port out of range THEN npm start says why on one line and exits 2', () => {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'local/start.ts', '--serve', '--port', '70000'], {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'workload/start.ts', '--serve', '--port', '70000'], {
     cwd: projectDir,
     encoding: 'utf8',
   });
@@ -45,7 +45,7 @@ test('GIVEN --serve on a port another process holds THEN npm start names the por
   try {
     const result = spawnSync(
       process.execPath,
-      ['--import', 'tsx', 'local/start.ts', '--serve', '--port', String(taken)],
+      ['--import', 'tsx', 'workload/start.ts', '--serve', '--port', String(taken)],
       { cwd: projectDir, encoding: 'utf8' },
     );
 

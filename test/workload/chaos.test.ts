@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { runChaos } from '../../local/chaos';
+import { runChaos } from '../../workload/chaos';
 
 test('GIVEN every fault kind injected while orders flow THEN recovery leaves each effect exactly once and nothing lost', async () => {
   // A small run of `npm run chaos`: its own emulators and local cloud, faults at about one call in ten.

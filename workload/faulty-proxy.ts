@@ -1,6 +1,6 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { seededRandom } from './seeded-random';
+import { seededRandom } from '../local/seeded-random';
 
 /** DynamoDB's answers to a throttled or failed request, as the SDK expects them (JSON 1.0 protocol). */
 const FAULTS = [

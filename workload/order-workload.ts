@@ -3,11 +3,11 @@ import { PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { CONSUMER_ENVIRONMENT, RECORD_METRIC_NAMES } from '../contract';
+import type { LocalCloud } from '../local/local-cloud';
+import type { MetricsCollector } from '../local/metrics-collector';
+import { mulberry32 } from '../local/seeded-random';
 import { deadLetterIdentity, deadLetterReason, isKitDeadLetter, listMessages } from '../ops/dead-letters';
 import { emulatorClients } from '../ops/endpoint-clients';
-import type { LocalCloud } from './local-cloud';
-import type { MetricsCollector } from './metrics-collector';
-import { mulberry32 } from './seeded-random';
 
 /** The demo workload's shape. */
 export interface WorkloadOptions {

@@ -1,0 +1,155 @@
+/**
+ * `eda-kit local`: runs a CDK app on the local cloud from the app's folder. Also what `npm start` runs for the
+ * reference app, with the order workload as its `afterStart`.
+ *
+ * @module
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { LOCAL_REGION } from '../ops/endpoint-clients';
+import { assertPortFree, EdgePortInUseError } from './edge-endpoint';
+import { EmulatorsNotInstalledError } from './emulators';
+import type { FunctionOutput } from './function-runtime';
+import { LocalCloudInputError } from './input-error';
+import { LocalCloud, type LocalCloudPlugin } from './local-cloud';
+import { summarizePipelines } from './pipeline-summary';
+
+/** What `eda-kit local` was asked to do. */
+export interface LocalCommandOptions {
+  /** The CDK app's folder: where `cdk.json` is, and where `.local/` (logs, endpoints file) is written. */
+  readonly appDir: string;
+  /** A cloud assembly to run instead of synthesizing the app. @default - synthesizes the app */
+  readonly assemblyDir?: string;
+  /** Keep running, serve the single endpoint and write `.local/endpoints.json`, until Ctrl-C. */
+  readonly serve: boolean;
+  /** With `serve`: the single endpoint's port (0: a free one). */
+  readonly port: number;
+  /** Keep DynamoDB and Kinesis state here between runs. @default - in memory */
+  readonly dataDir?: string;
+  /** Start without what cannot run locally, with a notice for each. @default false */
+  readonly allowUnsupported?: boolean;
+  /** Plugins of the local cloud. @default - none */
+  readonly plugins?: readonly LocalCloudPlugin[];
+  /**
+   * Runs once everything is up, before serving: the reference app's workload. Resolves with the exit code the
+   * command ends with when it does not serve (0 when undefined).
+   */
+  readonly afterStart?: (cloud: LocalCloud, say: (message: string) => void) => Promise<number | undefined>;
+  /** Told about every line a function prints (after the log file). @default - nothing more */
+  readonly onOutput?: (output: FunctionOutput, label: string) => void;
+}
+
+/** Errors that are the user's input, not the local cloud's failure: one line, exit code 2. */
+export function isInputError(error: unknown): boolean {
+  return (
+    error instanceof LocalCloudInputError ||
+    error instanceof EmulatorsNotInstalledError ||
+    error instanceof EdgePortInUseError
+  );
+}
+
+/**
+ * Synthesizes the app (or reads `assemblyDir`), starts the local cloud, and says what runs; then runs
+ * `afterStart`, and either stops (exit code 0, or `afterStart`'s) or serves until Ctrl-C (exit code 0). Bad input
+ * (no cdk.json, no assembly, a resource that cannot run locally, a port in use, emulators not installed) is one
+ * line on stderr and exit code 2, with nothing left running.
+ */
+export async function runLocalCommand(options: LocalCommandOptions): Promise<void> {
+  const startedAt = Date.now();
+  const say = (message: string) => console.log(`[${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${message}`);
+  try {
+    await runUntilDone(options, say, startedAt);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(isInputError(error) ? 2 : 1);
+  }
+}
+
+async function runUntilDone(options: LocalCommandOptions, say: (message: string) => void, startedAt: number) {
+  // The local cloud runs on this machine's Node.js; the SDK's notice that it wants Node 22 is not news here.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  if (options.serve) await assertPortFree(options.port);
+  const stateDir = path.join(options.appDir, '.local');
+  const logDir = path.join(stateDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const labels = new Map<string, string>();
+  const notices: string[] = [];
+  say(
+    options.assemblyDir
+      ? `Reading the cloud assembly ${path.relative(process.cwd(), options.assemblyDir) || '.'} and starting the emulators...`
+      : 'Synthesizing the app and starting the emulators...',
+  );
+  const cloud = await LocalCloud.start({
+    appDir: options.appDir,
+    assemblyDir: options.assemblyDir,
+    dataDir: options.dataDir,
+    allowUnsupported: options.allowUnsupported,
+    plugins: options.plugins,
+    ...(options.serve && { edgePort: options.port }),
+    onNotice: (message) => notices.push(message),
+    onOutput: (output) => {
+      const label = labels.get(output.functionName) ?? output.functionName;
+      if (!output.json?._aws) writeFileSync(path.join(logDir, `${label}.log`), `${output.line}\n`, { flag: 'a' });
+      options.onOutput?.(output, label);
+    },
+  });
+  for (const fn of cloud.functions) labels.set(fn.name, fn.label);
+  for (const message of notices) say(`Not as on AWS: ${message}`);
+  say(
+    `Local cloud up: ${cloud.functions.length} functions, ${cloud.pollers.length} event source mappings. ` +
+      `Logs in ${path.relative(process.cwd(), logDir) || '.'}/.`,
+  );
+  for (const pipeline of summarizePipelines(cloud.stacks.map((stack) => stack.stack))) {
+    say(`  ${pipeline.sourceKind} ${pipeline.source} -> ${pipeline.consumer} (${pipeline.settings})`);
+  }
+  const firstEvent = watchFirstEvent(cloud, say);
+
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(firstEvent);
+    await cloud.stop();
+    process.exit(code);
+  };
+  // Ctrl-C is how serving is meant to end: a clean stop, exit code 0.
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  const code = (await options.afterStart?.(cloud, say)) ?? 0;
+  if (!options.serve) return stop(code);
+
+  const file = path.join(stateDir, 'endpoints.json');
+  writeFileSync(
+    file,
+    `${JSON.stringify(
+      {
+        region: LOCAL_REGION,
+        edge: cloud.edge?.url,
+        endpoints: cloud.endpoints,
+        outputs: cloud.outputs(),
+        resources: cloud.resourceMap(),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  say(`Serving. Endpoints, outputs and every resource's local name, URL or ARN: ${path.relative(process.cwd(), file)}`);
+  say(`  SQS, Kinesis and DynamoDB on one endpoint: AWS_ENDPOINT_URL=${cloud.edge?.url}`);
+  say(
+    `  e.g. AWS_ENDPOINT_URL=${cloud.edge?.url} aws sqs list-queues   (any access key; region ${LOCAL_REGION}). Ctrl-C stops.`,
+  );
+  say(`Up ${((Date.now() - startedAt) / 1000).toFixed(1)} s after start.`);
+}
+
+/** Says when an event source mapping first finished a record without a failure: the first event processed. */
+function watchFirstEvent(cloud: LocalCloud, say: (message: string) => void): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    const mapping = cloud.pollers.find(({ poller }) => poller.stats.succeededRecords > 0);
+    if (!mapping) return;
+    clearInterval(timer);
+    say(`First event processed (${mapping.functionLabel}).`);
+  }, 20);
+  timer.unref();
+  return timer;
+}

@@ -1,0 +1,103 @@
+/**
+ * The faults a chaos run injects into an execution environment, loaded by the local cloud's worker before the
+ * function's code (a plugin's `preload`). `EDA_KIT_FAULTS` holds the rates, from 0 to 1: the handler throws; the
+ * process dies mid-invocation; it dies right after a conditional write (between an effect and its idempotency
+ * record, or between a pin and its effect); it hangs past its timeout. Each fault is announced on stdout before it
+ * happens, so the run can count them.
+ */
+import { ClientRequest } from 'node:http';
+import { CONSUMER_ENVIRONMENT } from '../contract';
+import { seededRandom } from '../local/seeded-random';
+
+type Handler = (event: unknown, context: object) => Promise<unknown>;
+
+const faults = JSON.parse(process.env.EDA_KIT_FAULTS ?? '{}') as Partial<
+  Record<'throw' | 'kill' | 'killAfterEffect' | 'hang' | 'seed', number>
+>;
+// The run's seed, this function and this environment's place among its environments: a seeded plan per process.
+const random = seededRandom(
+  faults.seed ?? 0,
+  `${process.env.AWS_LAMBDA_FUNCTION_NAME}#${process.env.EDA_KIT_ENVIRONMENT_INDEX ?? 0}`,
+);
+const chance = (rate = 0) => rate > 0 && random() < rate;
+const announce = (fault: string) => process.stdout.write(`${JSON.stringify({ edaKitFault: fault })}\n`);
+
+/** The DynamoDB actions that write one item, and may do so on a condition. */
+const ITEM_WRITE_TARGET = /^DynamoDB_\d+\.(PutItem|UpdateItem)$/;
+
+/**
+ * Watches this process's outgoing DynamoDB requests (the SDK sends them with node's http module, one JSON body
+ * each) and calls `afterWrite` as soon as DynamoDB accepts (HTTP 200) a conditional PutItem or UpdateItem to a
+ * table other than the idempotency table: an effect or a pin, applied before the handler knows it was. The
+ * runtime needs no hook for it. Installed before the handler's bundle loads.
+ */
+function killAfterConditionalWrites(afterWrite: () => void): void {
+  const idempotencyTableName = process.env[CONSUMER_ENVIRONMENT.idempotencyTableName];
+  const bodies = new WeakMap<ClientRequest, Buffer[]>();
+  const { write, end } = ClientRequest.prototype;
+  const isItemWrite = (request: ClientRequest) => ITEM_WRITE_TARGET.test(String(request.getHeader('x-amz-target')));
+  const keep = (request: ClientRequest, chunk: unknown, encoding: unknown) => {
+    if ((typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) || !isItemWrite(request)) return;
+    const chunks = bodies.get(request) ?? [];
+    chunks.push(
+      typeof chunk === 'string'
+        ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
+        : Buffer.from(chunk),
+    );
+    bodies.set(request, chunks);
+  };
+  ClientRequest.prototype.write = function (this: ClientRequest, chunk: unknown, ...rest: unknown[]) {
+    keep(this, chunk, rest[0]);
+    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as typeof write;
+  ClientRequest.prototype.end = function (this: ClientRequest, ...args: unknown[]) {
+    if (typeof args[0] !== 'function') keep(this, args[0], args[1]);
+    const chunks = bodies.get(this);
+    if (chunks) {
+      bodies.delete(this);
+      let body: { TableName?: string; ConditionExpression?: string } = {};
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        // Not a JSON body: not a write this watches.
+      }
+      if (body.ConditionExpression && body.TableName !== idempotencyTableName) {
+        // After the SDK's own listener: the write is done in the table, and the handler has not heard of it yet.
+        this.once('response', (response) => {
+          if (response.statusCode === 200) afterWrite();
+        });
+      }
+    }
+    return (end as (...args: unknown[]) => ClientRequest).call(this, ...args);
+  } as typeof end;
+}
+
+// Installed as this module loads, before the function's bundle: its SDK clients' requests must be watched.
+if (faults.killAfterEffect) {
+  killAfterConditionalWrites(() => {
+    if (!chance(faults.killAfterEffect)) return;
+    announce('killAfterEffect');
+    process.kill(process.pid, 'SIGKILL');
+  });
+}
+
+/** Wraps the handler with the per-invocation faults: a hang, a kill mid-invocation, a throw. */
+export function wrapHandler(handler: Handler): Handler {
+  return async (event, context) => {
+    if (chance(faults.hang)) {
+      announce('hang');
+      return new Promise<never>(() => undefined);
+    }
+    if (chance(faults.kill)) {
+      announce('kill');
+      setTimeout(() => process.kill(process.pid, 'SIGKILL'), random() * 50);
+    }
+    if (chance(faults.throw)) {
+      announce('throw');
+      const error = new Error('the handler threw (injected)');
+      error.name = 'InjectedFault';
+      throw error;
+    }
+    return handler(event, context);
+  };
+}
