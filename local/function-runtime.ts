@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { compiledScript } from './compiled';
 import { processCpuSeconds } from './process-cpu';
@@ -29,6 +30,17 @@ export interface LocalFunctionConfig {
    * @default - none
    */
   readonly preload?: readonly string[];
+}
+
+let sdkModulePath: string | undefined;
+
+/**
+ * The node_modules folder the kit's own AWS SDK clients resolve from: on NODE_PATH, as the SDK is on Lambda's, so a
+ * bundle that leaves `@aws-sdk/*` out loads wherever the cloud assembly was written.
+ */
+function runtimeModulePath(): string {
+  sdkModulePath ??= path.resolve(path.dirname(require.resolve('@aws-sdk/client-dynamodb/package.json')), '..', '..');
+  return sdkModulePath;
 }
 
 /** A line the function printed, parsed when it is JSON. */
@@ -221,6 +233,8 @@ export class FunctionRuntime {
         // The how-manieth environment of the function this is: seeds its share of a chaos run's fault plan.
         EDA_KIT_ENVIRONMENT_INDEX: String(this.stats.coldStarts),
         EDA_KIT_PRELOAD: JSON.stringify(this.config.preload ?? []),
+        // Lambda's Node.js runtimes provide the AWS SDK for JavaScript v3 on NODE_PATH, and bundles leave it out.
+        NODE_PATH: runtimeModulePath(),
         NODE_OPTIONS: `--max-old-space-size=${Math.max(64, Math.floor(this.config.memoryMb * 0.9))}`,
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

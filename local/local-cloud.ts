@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { CONSUMER_ENVIRONMENT } from '../contract';
+import { CONSUMER_ENVIRONMENT, IDEMPOTENCY_TABLE_LAYOUT } from '../contract';
 import { type EmulatorEndpoints, emulatorClients, LOCAL_CREDENTIALS } from '../ops/endpoint-clients';
 import { type AssemblyStack, constructPath, readAssembly, type TemplateResource } from './assembly';
 import { type EdgeEndpoint, startEdgeEndpoint } from './edge-endpoint';
@@ -14,7 +14,7 @@ import { LOCAL_REGION, type LocalResource, UnresolvableError } from './intrinsic
 import { type KinesisMappingConfig, KinesisPoller } from './kinesis-poller';
 import { MetricsCollector } from './metrics-collector';
 import { processCpuSeconds } from './process-cpu';
-import { type ProvisionedStack, provisionStack } from './provision';
+import { createImportedTable, type ProvisionedStack, provisionStack } from './provision';
 import { checkSupport, unsupportedError } from './resource-support';
 import {
   type FunctionLogLine,
@@ -244,6 +244,8 @@ export class LocalCloud {
         );
       const stacks: ProvisionedStack[] = [];
       for (const stack of assembly) stacks.push(await provisionStack(stack, clients, notice, configureQueue));
+
+      await createImportedIdempotencyTables(assembly, stacks, clients, notice);
 
       const collector = new MetricsCollector();
       const logLines = new Map<string, FunctionLogLine[]>();
@@ -531,6 +533,39 @@ function identityOf(provisioned: ProvisionedStack, logicalId: string): LocalReso
     logicalId,
     path: fullPath.startsWith(`${stackName}/`) ? fullPath.slice(stackName.length + 1) : fullPath,
   };
+}
+
+/**
+ * The kit's consumers may keep their idempotency records in a table the app imports (`IdempotencyTable.fromTableName`)
+ * rather than defines: it exists in the account, not in the template. Locally it is created with the kit's layout.
+ */
+async function createImportedIdempotencyTables(
+  assembly: readonly AssemblyStack[],
+  stacks: readonly ProvisionedStack[],
+  clients: ResourceClients,
+  notice: (message: string) => void,
+): Promise<void> {
+  const defined = new Set(
+    stacks
+      .flatMap((stack) => [...stack.resources.values()].filter((local) => local.type === 'AWS::DynamoDB::Table'))
+      .map((local) => local.ref),
+  );
+  const imported = new Set<string>();
+  for (const [index, stack] of assembly.entries()) {
+    for (const resource of Object.values(stack.resources)) {
+      if (resource.Type !== 'AWS::Lambda::Function') continue;
+      const variables = (resource.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables;
+      const value = variables?.[CONSUMER_ENVIRONMENT.idempotencyTableName];
+      if (value === undefined) continue;
+      const tableName = stacks[index].resolver.resolveString(value, CONSUMER_ENVIRONMENT.idempotencyTableName);
+      if (!defined.has(tableName)) imported.add(tableName);
+    }
+  }
+  for (const tableName of imported) {
+    await createImportedTable(clients.dynamodb, tableName, IDEMPOTENCY_TABLE_LAYOUT.partitionKey);
+    notice(`The idempotency table ${tableName} is imported, not defined by the app: it is created locally.`);
+  }
 }
 
 async function stopQuietly(emulators: Promise<Emulators>): Promise<void> {

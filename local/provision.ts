@@ -160,6 +160,24 @@ export async function provisionStack(
   return { stack, resources, resolver, queueAttributes };
 }
 
+/**
+ * Creates a table the app uses but does not define (imported by name, as `IdempotencyTable.fromTableName` does)
+ * with a string partition key, unless it exists (a kept data folder).
+ */
+export async function createImportedTable(
+  client: DynamoDBClient,
+  tableName: string,
+  partitionKey: string,
+): Promise<void> {
+  await createTable(client, tableName, {
+    Type: 'AWS::DynamoDB::Table',
+    Properties: {
+      KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: 'S' }],
+    },
+  });
+}
+
 async function createTable(client: DynamoDBClient, tableName: string, resource: TemplateResource): Promise<void> {
   const props = resource.Properties ?? {};
   await ignoreExisting(

@@ -57,9 +57,7 @@ describe('summarizePipelines over the synthesized reference app', () => {
 
 test('readAssembly names the missing synth step when there is no cloud assembly', () => {
   const empty = mkdtempSync(path.join(tmpdir(), 'eda-kit-empty-'));
-  expect(() => readAssembly(empty)).toThrow(
-    /no cloud assembly at .* \(no manifest\.json\): run `npx cdk synth` first/,
-  );
+  expect(() => readAssembly(empty)).toThrow(/no cloud assembly at .* \(no manifest\.json\): run `npx cdk synth` first/);
 });
 
 test('summarizePipelines says so when a queue has no redrive policy', () => {
