@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -50,7 +50,10 @@ export function probe(stack: Stack): void {
 function userEnvironment(): NodeJS.ProcessEnv {
   return Object.fromEntries(
     Object.entries(process.env).filter(
-      ([name]) => !/^(AWS_|POWERTOOLS_|IDEMPOTENCY_|DEAD_LETTER_|npm_package_|npm_lifecycle_|INIT_CWD$)/.test(name),
+      ([name]) =>
+        !/^(AWS_|POWERTOOLS_|IDEMPOTENCY_|DEAD_LETTER_|npm_package_|npm_lifecycle_|INIT_CWD$|VITEST|TEST$|NODE_ENV$)/.test(
+          name,
+        ),
     ),
   );
 }
@@ -415,9 +418,96 @@ describe('the user-activity example, built from the packed kit', () => {
       const text = readFileSync(file, 'utf8');
       expect(text, file).not.toMatch(/\.\.\/\.\.\/(lib|contract)|lambdas\/runtime|\/work\/main/);
       const kitImports = [...text.matchAll(/from '(cdk-eda-kit[^']*)'/g)].map((match) => match[1]);
-      for (const specifier of kitImports) expect(['cdk-eda-kit', 'cdk-eda-kit/runtime'], file).toContain(specifier);
+      for (const specifier of kitImports)
+        expect(['cdk-eda-kit', 'cdk-eda-kit/runtime', 'cdk-eda-kit/local'], file).toContain(specifier);
     }
   });
+  test("passes its own end-to-end tests, written with cdk-eda-kit/local, on the kit's local cloud", async () => {
+    // The example's `npm test` after its build: vitest, the app synthesized from its cdk.json, the emulators it
+    // installed as dev dependencies. A duplicate applied once and a poison event in its DLQ are among its checks.
+    const tests = await run(
+      'vitest run (the example)',
+      path.join(appDir, 'node_modules', '.bin', 'vitest'),
+      ['run'],
+      appDir,
+    );
+    expect(tests.code, `${tests.stdout}${tests.stderr}`).toBe(0);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: vitest colours its summary
+    expect(tests.stdout.replace(/\u001b\[[0-9;]*m/g, '')).toMatch(/Tests\s+3 passed/);
+  });
+
+  test('runs on `npx eda-kit local --serve`: an event sent by a stock SDK client to the single endpoint is processed; Ctrl-C stops it all', async () => {
+    const started = performance.now();
+    const child = spawn(path.join(appDir, 'node_modules', '.bin', 'eda-kit'), ['local', '--serve', '--port', '0'], {
+      cwd: appDir,
+      env: userEnvironment(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const waitFor = (pattern: RegExp, seconds: number) =>
+      new Promise<RegExpMatchArray>((resolve, reject) => {
+        const timer = setInterval(() => {
+          const match = pattern.exec(output);
+          if (match) {
+            clearInterval(timer);
+            resolve(match);
+          } else if (performance.now() - started > seconds * 1000 || child.exitCode !== null) {
+            clearInterval(timer);
+            reject(new Error(`no ${pattern} in:\n${output}`));
+          }
+        }, 50);
+      });
+    try {
+      const [, endpoint] = await waitFor(/AWS_ENDPOINT_URL=(http:\/\/127\.0\.0\.1:\d+)/, 90);
+      const served = JSON.parse(readFileSync(path.join(appDir, '.local', 'endpoints.json'), 'utf8'));
+      const queueUrl = Object.values(served.resources.UserActivity as Record<string, any>).find(
+        (resource) => resource.type === 'AWS::SQS::Queue' && resource.attributes.QueueName.includes('SignUpsQueue'),
+      ).ref;
+      // The example's own SDK, configured by nothing but the environment, as a user's script would be.
+      const sent = await run(
+        'aws-sdk send to the single endpoint',
+        process.execPath,
+        [
+          '-e',
+          `const { SQSClient, SendMessageCommand } = require('@aws-sdk/client-sqs');
+           new SQSClient({}).send(new SendMessageCommand({ QueueUrl: process.argv[1], MessageBody: process.argv[2] }))
+             .then(() => console.log('sent'), (error) => { console.error(error.message); process.exit(1); });`,
+          queueUrl,
+          JSON.stringify({
+            type: 'UserSignedUp',
+            eventId: '0b7c8f4e-2f6a-4b8e-9d7e-1c2a3b4c5d6e',
+            userId: 'u-cli',
+            email: 'cli@example.com',
+            displayName: 'Cli',
+            signedUpAt: new Date().toISOString(),
+          }),
+        ],
+        appDir,
+        {
+          ...userEnvironment(),
+          AWS_ENDPOINT_URL: endpoint,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+      );
+      expect(sent.stdout.trim(), sent.stderr).toBe('sent');
+      await waitFor(/First event processed \(welcome-email\)/, 120);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited, output).toBe(0);
+    // No emulator and no execution environment outlives it.
+    const processes = await run('ps', 'ps', ['-eo', 'args'], appDir);
+    const kitDir = path.join(appDir, 'node_modules', 'cdk-eda-kit');
+    expect(processes.stdout.split('\n').filter((line) => line.includes(kitDir))).toEqual([]);
+    timings.push({ step: 'eda-kit local --serve, first event, Ctrl-C', seconds: (performance.now() - started) / 1000 });
+  }, 150_000);
+
   // Last: it replaces aws-cdk-lib in the copy. The peer range starts where the constructs' APIs start
   // (`Validations.of().acknowledge`, which cdk-nag 3 reads); the oldest release it admits must synthesize the app.
   test('synthesizes with the oldest aws-cdk-lib of its peer range', async () => {
