@@ -23,6 +23,7 @@ export interface EdgeEndpoint {
   readonly url: string;
   /** Requests served so far, by service. */
   readonly requests: Readonly<Record<keyof EmulatorEndpoints | 'unknown', number>>;
+  /** Stops listening and closes the connections. */
   close(): Promise<void>;
 }
 

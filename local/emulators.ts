@@ -59,7 +59,10 @@ export const EMULATOR_PACKAGES = ['dynalite', 'kinesalite', 'local-aws-sqs'] as 
 
 /** Thrown when an emulator package is not installed beside the kit; the message says what to install. */
 export class EmulatorsNotInstalledError extends Error {
-  constructor(public readonly missing: readonly string[]) {
+  constructor(
+    /** The packages that are not installed. */
+    public readonly missing: readonly string[],
+  ) {
     super(
       `the local cloud needs the emulator package${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: ` +
         `npm install --save-dev ${EMULATOR_PACKAGES.join(' ')}`,

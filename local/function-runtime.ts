@@ -45,8 +45,11 @@ function runtimeModulePath(): string {
 
 /** A line the function printed, parsed when it is JSON. */
 export interface FunctionOutput {
+  /** The local name of the function that printed it. */
   readonly functionName: string;
+  /** The line as printed. */
   readonly line: string;
+  /** The line parsed, when it is a JSON object (a structured log, an EMF metric). */
   readonly json?: Record<string, unknown>;
 }
 

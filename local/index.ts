@@ -14,6 +14,7 @@
  *
  * @module
  */
+export type { EmulatorEndpoints } from '../ops/endpoint-clients';
 export { DEFAULT_EDGE_PORT, type EdgeEndpoint, EdgePortInUseError } from './edge-endpoint';
 export { EMULATOR_PACKAGES, EmulatorsNotInstalledError } from './emulators';
 export type { FunctionOutput, LocalFunctionConfig } from './function-runtime';
@@ -23,7 +24,6 @@ export {
   LocalCloudNotAtRestError,
   type LocalCloudOptions,
   type LocalCloudPlugin,
-  type LocalMapping,
   type PollerClients,
   type WaitForRestOptions,
 } from './local-cloud';
@@ -34,6 +34,7 @@ export {
   type LocalResourceIdentity,
   LocalStream,
   LocalTable,
+  type PutRecordResult,
   type QueueMessage,
   type SendOptions,
 } from './resources';

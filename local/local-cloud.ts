@@ -30,7 +30,9 @@ import { synthesize } from './synth';
 
 /** The SDK clients the event source mappings poll with. */
 export interface PollerClients {
+  /** The client of the SQS mappings. */
   readonly sqs: ResourceClients['sqs'];
+  /** The client of the Kinesis mappings (and of their failure queues' SQS calls, through `sqs`). */
   readonly kinesis: ResourceClients['kinesis'];
 }
 
@@ -78,6 +80,7 @@ export interface LocalCloudOptions {
    * Emulators started ahead; the local cloud stops them with itself.
    *
    * @default - started by the local cloud
+   * @internal
    */
   readonly emulators?: Promise<Emulators>;
   /**
@@ -123,11 +126,13 @@ export interface LocalCloudOptions {
 
 /** An event source mapping of the local cloud and the poller that runs it. */
 export interface LocalMapping {
+  /** The mapping's logical ID. */
   readonly logicalId: string;
   /** The label of the function it invokes. */
   readonly functionLabel: string;
   /** The logical ID of its source queue or stream. */
   readonly sourceLogicalId: string;
+  /** The poller that runs it. */
   readonly poller: SqsPoller | KinesisPoller;
 }
 
@@ -168,11 +173,11 @@ export class LocalCloud {
     public readonly endpoints: EmulatorEndpoints,
     /** The single endpoint, when `edgePort` was given. */
     public readonly edge: EdgeEndpoint | undefined,
-    /** Every stack, with its resources' local identities. */
+    /** Every stack, with its resources' local identities. @internal */
     public readonly stacks: readonly ProvisionedStack[],
     /** Every function that runs. */
     public readonly functions: readonly LocalFunction[],
-    /** Every event source mapping that runs. */
+    /** Every event source mapping that runs. @internal */
     public readonly pollers: readonly LocalMapping[],
     private readonly clients: ResourceClients,
     private readonly emulators: Emulators,
@@ -389,7 +394,7 @@ export class LocalCloud {
     );
   }
 
-  /** The local identity of a template resource: its `Ref` and attributes (URL, ARN, name). */
+  /** The local identity of a template resource: its `Ref` and attributes (URL, ARN, name). @internal */
   public resource(logicalId: string, stackName?: string): LocalResource {
     for (const stack of this.stacks) {
       if (stackName && stack.stack.stackName !== stackName) continue;
@@ -399,7 +404,7 @@ export class LocalCloud {
     throw new LocalCloudInputError(`no local resource ${logicalId}`);
   }
 
-  /** The logical IDs of a stack's resources of `type`. */
+  /** The logical IDs of a stack's resources of `type`. @internal */
   public logicalIdsOf(type: string): string[] {
     return this.stacks.flatMap((stack) =>
       Object.entries(stack.stack.resources)
@@ -408,7 +413,7 @@ export class LocalCloud {
     );
   }
 
-  /** Every template resource's local identity, by stack and logical ID. */
+  /** Every template resource's local identity, by stack and logical ID. @internal */
   public resourceMap(): Record<string, Record<string, LocalResource>> {
     return Object.fromEntries(this.stacks.map((stack) => [stack.stack.stackName, Object.fromEntries(stack.resources)]));
   }
@@ -477,6 +482,8 @@ export class LocalCloud {
   /**
    * CPU seconds used so far by each part of the local cloud: each emulator, each function's environments, and this
    * process (pollers, workload and IPC). Where the time goes.
+   *
+   * @internal
    */
   public cpuSeconds(): Record<string, number> {
     const split: Record<string, number> = {};

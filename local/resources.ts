@@ -44,6 +44,7 @@ export interface SendOptions {
 
 /** A message read from a queue, with what the kit wrote about it when it is a dead letter. */
 export interface QueueMessage {
+  /** The SQS message ID. */
   readonly messageId: string;
   /** The body as the producer sent it: a dead letter whose bytes were not valid text is decoded from base64. */
   readonly body: string;
@@ -139,6 +140,14 @@ function toQueueMessage(message: Message, isDeadLetterQueue: boolean): QueueMess
   };
 }
 
+/** Where {@link LocalStream.put} put a record. */
+export interface PutRecordResult {
+  /** The shard. */
+  readonly shardId: string;
+  /** The record's sequence number in its shard. */
+  readonly sequenceNumber: string;
+}
+
 /** A Kinesis stream of the local cloud. */
 export class LocalStream {
   /** @internal */
@@ -156,7 +165,7 @@ export class LocalStream {
    * Puts one record: bytes as they are, a string as UTF-8, anything else as JSON. Resolves with its shard and
    * sequence number.
    */
-  public async put(data: unknown, partitionKey: string): Promise<{ shardId: string; sequenceNumber: string }> {
+  public async put(data: unknown, partitionKey: string): Promise<PutRecordResult> {
     const bytes =
       data instanceof Uint8Array ? data : Buffer.from(typeof data === 'string' ? data : JSON.stringify(data), 'utf8');
     const { ShardId, SequenceNumber } = await this.kinesis.send(
@@ -195,7 +204,9 @@ export class LocalTable {
 
 /** A line a function printed, parsed when it is JSON (Powertools' structured logs, EMF metrics). */
 export interface FunctionLogLine {
+  /** The line as printed. */
   readonly line: string;
+  /** The line parsed, when it is a JSON object. */
   readonly json?: Record<string, unknown>;
 }
 
@@ -205,7 +216,7 @@ export class LocalFunction {
   constructor(
     /** Where it comes from in the app. */
     public readonly identity: LocalResourceIdentity,
-    /** The runtime that runs its execution environments. */
+    /** The runtime that runs its execution environments. @internal */
     public readonly runtime: FunctionRuntime,
     private readonly logLines: readonly FunctionLogLine[],
     private readonly collector: MetricsCollector,

@@ -12,8 +12,11 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 /** Where each emulated service listens. */
 export interface EmulatorEndpoints {
+  /** DynamoDB (dynalite). */
   readonly dynamodb: string;
+  /** SQS (local-aws-sqs). */
   readonly sqs: string;
+  /** Kinesis (kinesalite). */
   readonly kinesis: string;
 }
 

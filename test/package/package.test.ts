@@ -47,18 +47,42 @@ describe('the npm package', () => {
         'dist/esm/lambdas/runtime/index.js',
         'dist/esm/package.json',
         'dist/contract/index.js',
+        'dist/local/index.js',
+        'dist/local/index.d.ts',
+        'dist/local/lambda-worker.js',
+        'dist/local/emulator-process.js',
         'dist/bin/eda-kit.js',
       ]),
     );
   });
 
-  test('ships no TypeScript sources, reference app, local cloud, benchmarks, examples or tests', () => {
+  test('ships no TypeScript sources, reference app, reference workload, benchmarks, examples or tests', () => {
     const unwanted = files.filter(
       (file) =>
         (file.endsWith('.ts') && !file.endsWith('.d.ts')) ||
-        /^(dist\/)?(lib\/stacks|lambdas\/(?!runtime)|local|bench|examples|test|tools)\//.test(file),
+        /^(dist\/)?(lib\/stacks|lambdas\/(?!runtime)|workload|bench|examples|test|tools)\//.test(file),
     );
     expect(unwanted).toEqual([]);
+  });
+
+  test('lists the emulators as optional peers: installing the constructs does not install them', () => {
+    for (const emulator of ['dynalite', 'kinesalite', 'local-aws-sqs']) {
+      expect(manifest.peerDependencies[emulator], emulator).toMatch(/^\^\d/);
+      expect(manifest.peerDependenciesMeta[emulator], emulator).toEqual({ optional: true });
+      expect(manifest.dependencies[emulator], emulator).toBeUndefined();
+    }
+    // Loading the local cloud's entry needs none of them: they load when emulators start.
+    const loaded = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `require(${JSON.stringify(path.join(root, 'dist/local/index.js'))});
+         const emulators = ['dynalite', 'kinesalite', 'local-aws-sqs'].map((name) => '/node_modules/' + name + '/');
+         console.log(Object.keys(require.cache).filter((f) => emulators.some((dir) => f.includes(dir))).length)`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(loaded.trim()).toBe('0');
   });
 
   test('the ES module build of the runtime loads as ES modules in Node.js, every import a full path', () => {
@@ -111,13 +135,13 @@ describe('the npm package', () => {
     const report = JSON.parse(output) as { analysis: { problems: unknown[]; entrypoints: Record<string, unknown> } };
     expect(report.analysis.problems).toEqual([]);
     expect(Object.keys(report.analysis.entrypoints)).toEqual(
-      expect.arrayContaining(['.', './runtime', './package.json']),
+      expect.arrayContaining(['.', './runtime', './local', './package.json']),
     );
   });
 });
 
 describe('the API reference', () => {
-  test('TypeDoc documents both entries with no exported name, member or link left undocumented', () => {
+  test('TypeDoc documents every entry with no exported name, member or link left undocumented', () => {
     // `treatValidationWarningsAsErrors` with `notDocumented` in tools/api-docs/typedoc.json: any gap fails the run.
     const output = execFileSync('npm', ['run', 'docs', '--silent', '--', '--emit', 'none'], {
       cwd: root,
