@@ -22,7 +22,7 @@ export interface EdgeEndpoint {
   /** `http://127.0.0.1:<port>`: what `AWS_ENDPOINT_URL` is set to. */
   readonly url: string;
   /** Requests served so far, by service. */
-  readonly requests: Readonly<Record<keyof EmulatorEndpoints | 'unknown', number>>;
+  readonly requests: Readonly<Record<keyof EmulatorEndpoints | 'lambda' | 'unknown', number>>;
   /** Stops listening and closes the connections. */
   close(): Promise<void>;
 }
@@ -35,6 +35,14 @@ export interface EdgeEndpointOptions {
    * @default 4566
    */
   readonly port?: number;
+  /**
+   * Answers Lambda's `Invoke` (`POST /2015-03-31/functions/<name>/invocations`) by invoking a function of the local
+   * cloud, found by name or ARN. Resolves with what the function returned, or `undefined` when there is no such
+   * function; rejects when the function failed.
+   *
+   * @default - Lambda requests are refused as an unknown service
+   */
+  readonly invoke?: (functionName: string, event: unknown) => Promise<{ readonly result: unknown } | undefined>;
 }
 
 /** A port that another process holds. */
@@ -79,12 +87,75 @@ const SIGNING_NAMES: Readonly<Record<string, keyof EmulatorEndpoints>> = {
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 const HTTP2_PREFACE = 'PRI * HTTP/2.0';
 
+/** Lambda's `Invoke`: the function's name, ARN or partial ARN, then `/invocations`. */
+const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/?]+)\/invocations(?:\?.*)?$/;
+
+/** The service a request's SigV4 signature names, if it is signed. */
+function signingName(headers: IncomingHttpHeaders | Http2Headers): string | undefined {
+  return CREDENTIAL_SCOPE.exec(String(headers.authorization ?? ''))?.[1];
+}
+
+/**
+ * Runs Lambda's `Invoke` against the local cloud: `RequestResponse` answers with the function's result (a failed
+ * function with `X-Amz-Function-Error: Unhandled` and its error, as Lambda does), `Event` answers 202 at once and
+ * invokes in the background.
+ */
+function invokeFunction(
+  invoke: NonNullable<EdgeEndpointOptions['invoke']>,
+  functionName: string,
+  headers: IncomingHttpHeaders | Http2Headers,
+  body: NodeJS.ReadableStream,
+  answer: (status: number, headers: IncomingHttpHeaders, body: Buffer) => void,
+): void {
+  const chunks: Buffer[] = [];
+  body.on('data', (chunk: Buffer) => chunks.push(chunk));
+  body.on('end', () => {
+    const json = (status: number, value: unknown, extra: IncomingHttpHeaders = {}) =>
+      answer(status, { 'content-type': 'application/json', ...extra }, Buffer.from(JSON.stringify(value)));
+    let event: unknown;
+    try {
+      const text = Buffer.concat(chunks).toString('utf8');
+      event = text === '' ? {} : JSON.parse(text);
+    } catch {
+      json(
+        400,
+        { message: 'Could not parse request body into json' },
+        { 'x-amzn-errortype': 'InvalidRequestContentException' },
+      );
+      return;
+    }
+    const name = functionName.split(':').at(-1) ?? functionName;
+    const invoked = invoke(name, event);
+    if (String(headers['x-amz-invocation-type'] ?? '') === 'Event') {
+      invoked.catch(() => undefined);
+      answer(202, { 'content-length': '0' }, Buffer.alloc(0));
+      return;
+    }
+    invoked.then(
+      (outcome) =>
+        outcome
+          ? json(200, outcome.result ?? null, { 'x-amz-executed-version': '$LATEST' })
+          : json(
+              404,
+              { Type: 'User', message: `Function not found: ${functionName}` },
+              { 'x-amzn-errortype': 'ResourceNotFoundException' },
+            ),
+      (error: Error) =>
+        json(
+          200,
+          { errorType: error.name, errorMessage: error.message },
+          { 'x-amz-executed-version': '$LATEST', 'x-amz-function-error': 'Unhandled' },
+        ),
+    );
+  });
+}
+
 /**
  * Which emulator a request is for: by the service its signature names, else by its `X-Amz-Target`. Both are set
  * by every AWS SDK and the AWS CLI; nothing else is read, so the body streams through untouched.
  */
 export function serviceOf(headers: IncomingHttpHeaders | Http2Headers): keyof EmulatorEndpoints | undefined {
-  const scope = CREDENTIAL_SCOPE.exec(String(headers.authorization ?? ''))?.[1];
+  const scope = signingName(headers);
   if (scope && SIGNING_NAMES[scope]) return SIGNING_NAMES[scope];
   const target = String(headers['x-amz-target'] ?? '');
   return TARGET_PREFIXES.find(([prefix]) => target.startsWith(prefix))?.[1];
@@ -99,7 +170,7 @@ export async function startEdgeEndpoint(
   endpoints: EmulatorEndpoints,
   options: EdgeEndpointOptions = {},
 ): Promise<EdgeEndpoint> {
-  const requests = { sqs: 0, kinesis: 0, dynamodb: 0, unknown: 0 };
+  const requests = { sqs: 0, kinesis: 0, dynamodb: 0, lambda: 0, unknown: 0 };
   let edgeUrl = '';
 
   /** Forwards one request to its emulator over HTTP/1.1 and hands back status, headers and body. */
@@ -110,11 +181,17 @@ export async function startEdgeEndpoint(
     body: NodeJS.ReadableStream,
     answer: (status: number, headers: IncomingHttpHeaders, body: Buffer) => void,
   ) => {
+    const invocation = INVOKE_PATH.exec(path);
+    if (options.invoke && method === 'POST' && invocation && signingName(headers) === 'lambda') {
+      requests.lambda++;
+      invokeFunction(options.invoke, decodeURIComponent(invocation[1]), headers, body, answer);
+      return undefined;
+    }
     const service = serviceOf(headers);
     if (!service) {
       requests.unknown++;
       body.resume();
-      const message = 'the request names no service this endpoint serves (sqs, kinesis, dynamodb)';
+      const message = `the request names no service this endpoint serves (sqs, kinesis, dynamodb${options.invoke ? ', lambda Invoke' : ''})`;
       answer(
         400,
         { 'content-type': 'application/json' },

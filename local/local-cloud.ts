@@ -235,8 +235,16 @@ export class LocalCloud {
     const pollers: LocalMapping[] = [];
     let edge: EdgeEndpoint | undefined;
     try {
-      if (options.edgePort !== undefined)
-        edge = await startEdgeEndpoint(emulators.endpoints, { port: options.edgePort });
+      if (options.edgePort !== undefined) {
+        edge = await startEdgeEndpoint(emulators.endpoints, {
+          port: options.edgePort,
+          // Lambda's Invoke on the same endpoint, by function name (the functions start below).
+          invoke: async (name, event) => {
+            const fn = functions.find((candidate) => candidate.name === name);
+            return fn && { result: await fn.invoke(event) };
+          },
+        });
+      }
       const served: EmulatorEndpoints =
         edge && options.routeThroughEdge
           ? { dynamodb: edge.url, sqs: edge.url, kinesis: edge.url }

@@ -155,6 +155,37 @@ export class OrderEventsStack extends Stack {
       value: this.orderApiUrl.url,
       description: 'POST an order here, signed with SigV4 (service lambda)',
     });
+    // What the end-to-end tests (and operators' scripts) find the pipeline by, on any target: the local cloud,
+    // LocalStack or an AWS account (`cdk deploy --outputs-file`).
+    const outputs: Record<string, [string, string]> = {
+      OrderApiFunctionName: [this.orderApi.function.functionName, 'the order API, for Lambda Invoke'],
+      OrdersQueueUrl: [this.orders.queue.queueUrl, 'orders queue (order processor)'],
+      OrdersDeadLetterQueueUrl: [this.orders.deadLetterQueue.queueUrl, "the order processor's dead letters"],
+      NotificationsQueueUrl: [this.notifications.queue.queueUrl, 'notifications queue (notification sender)'],
+      NotificationsDeadLetterQueueUrl: [
+        this.notifications.deadLetterQueue.queueUrl,
+        "the notification sender's dead letters",
+      ],
+      OrderEventsStreamName: [this.orderEvents.stream.streamName, 'order-events stream'],
+      InventoryUpdaterFailureQueueUrl: [
+        this.orderEvents.consumer('inventory-updater').failureQueue.queueUrl,
+        "the inventory updater's failure queue",
+      ],
+      AuditLogWriterFailureQueueUrl: [
+        this.orderEvents.consumer('audit-log-writer').failureQueue.queueUrl,
+        "the audit-log writer's failure queue",
+      ],
+      AnalyticsAggregatorFailureQueueUrl: [
+        this.orderEvents.consumer('analytics-aggregator').failureQueue.queueUrl,
+        "the analytics aggregator's failure queue",
+      ],
+      OrdersTableName: [ordersTable.tableName, 'orders, one item per order'],
+      SentEmailsTableName: [sentEmailsTable.tableName, 'sent order confirmations'],
+      InventoryTableName: [inventoryTable.tableName, 'reserved units by SKU'],
+      AuditLogTableName: [auditLogTable.tableName, 'every order event'],
+      AnalyticsTableName: [analyticsTable.tableName, 'orders and revenue by minute'],
+    };
+    for (const [id, [value, description]] of Object.entries(outputs)) new CfnOutput(this, id, { value, description });
 
     const alarmTopic = props.alarmTopicArn
       ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)

@@ -1,286 +1,333 @@
-import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, paginateScan } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
   GetRecordsCommand,
   GetShardIteratorCommand,
+  type KinesisClient,
   PutRecordCommand,
+  type _Record as StreamRecord,
 } from '@aws-sdk/client-kinesis';
-import { ListQueuesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { emulatorClients } from '../../local/emulators';
-import { LocalCloud } from '../../local/local-cloud';
-import { MetricsCollector } from '../../local/metrics-collector';
-import { synthesize } from '../../local/synth';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { type Message, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { afterAll, beforeAll, describe, expect, type TestContext, test } from 'vitest';
+import { DEAD_LETTER_ATTRIBUTES } from '../../contract';
+import { listMessages } from '../../ops/dead-letters';
 import { replay } from '../../ops/replay';
-import { readEffects, runWorkload, type WorkloadReport } from '../../workload/order-workload';
-import { receiveAll } from '../helpers/reference';
+import { connectTarget, type E2eTarget } from './target';
 
-const projectDir = path.resolve(__dirname, '..', '..');
-
-describe('the reference app on the local cloud', () => {
-  let cloud: LocalCloud;
-  let report: WorkloadReport;
-  const metrics = new MetricsCollector();
+/**
+ * The reference app end to end, on the target `EDA_KIT_E2E_TARGET` names (see target.ts): the embedded local cloud
+ * by default, LocalStack, or an AWS account. Everything is found through the stack's outputs and reached with stock
+ * SDK clients, so the same tests serve every target.
+ */
+describe(`the reference app end to end (${process.env.EDA_KIT_E2E_TARGET ?? 'local'})`, () => {
+  let target: E2eTarget | undefined;
+  let skipReason: string | undefined;
+  /** One SKU per run: the inventory's reservations for it belong to this run's orders only. */
+  const sku = `SKU-E2E-${randomUUID().slice(0, 8).toUpperCase()}`;
 
   beforeAll(async () => {
-    // GIVEN the reference app, synthesized and running locally
-    mkdirSync(path.join(projectDir, '.test-out'), { recursive: true });
-    const assemblyDir = mkdtempSync(path.join(projectDir, '.test-out', 'reference-'));
-    await synthesize(projectDir, assemblyDir);
-    const labels = new Map<string, string>();
-    cloud = await LocalCloud.start({
-      assemblyDir,
-      onOutput: (output) => metrics.collect(output, labels.get(output.functionName)),
-    });
-    for (const fn of cloud.functions) labels.set(fn.runtime.config.name, fn.runtime.config.label);
-    // WHEN orders flow through it, with producer retries and invalid events
-    report = await runWorkload(cloud, metrics, {
-      orders: 40,
-      duplicates: 0.25,
-      invalid: 0.1,
-      seed: 3,
-      settleSeconds: 20,
-    });
+    const connected = await connectTarget();
+    if ('skipReason' in connected) {
+      skipReason = `${connected.name}: ${connected.skipReason}`;
+      console.warn(`Skipping the end-to-end tests on ${skipReason}`);
+    } else target = connected;
   }, 120_000);
 
   afterAll(async () => {
-    await cloud?.stop();
+    await target?.stop();
   });
 
-  test('THEN every use case has its effect exactly once: nothing lost, nothing duplicated', () => {
-    expect(report.lost).toBe(0);
-    expect(report.duplicatedEffects).toBe(0);
-    for (const [label, consumer] of Object.entries(report.consumers)) {
-      expect(consumer.effects, label).toBe(consumer.expectedEffects);
-    }
-    expect(report.producerRetries).toBeGreaterThan(0);
+  /** The target, or the test is skipped with the reason the target cannot be reached. */
+  const on = (context: TestContext): E2eTarget => {
+    if (!target) context.skip(skipReason);
+    return target as E2eTarget;
+  };
+  const output = (t: E2eTarget, key: string) => {
+    const value = t.outputs[key];
+    if (!value) throw new Error(`the stack has no output ${key}`);
+    return value;
+  };
+  const poll = { interval: 250 };
+
+  const order = (overrides: Record<string, unknown> = {}) => ({
+    orderId: `e2e-${randomUUID()}`,
+    customerId: 'c-e2e',
+    customerEmail: 'e2e@example.com',
+    sku,
+    quantity: 3,
+    unitPriceCents: 1_250,
+    currency: 'EUR',
+    ...overrides,
   });
 
-  test('THEN the producer retries were suppressed as duplicates by the consumers keyed by order', () => {
-    for (const label of ['order-processor', 'notification-sender', 'inventory-updater', 'analytics-aggregator']) {
-      expect(report.consumers[label].duplicates, label).toBe(report.producerRetries);
-    }
-    // The audit log keeps every event, retries included.
-    expect(report.consumers['audit-log-writer'].processed).toBe(report.accepted);
-  });
-
-  test('WHEN records a consumer gave up on are replayed THEN the effects still exist exactly once', async () => {
-    // GIVEN an on-failure record (as the event source mapping writes it) naming three records of the stream
-    const clients = emulatorClients(cloud.endpoints);
-    const inventory = cloud.function('inventory-updater').runtime.config.environment;
-    const env = (label: string) => cloud.function(label).runtime.config.environment;
-    const streamName = cloud.function('order-api').runtime.config.environment.ORDER_EVENTS_STREAM_NAME;
-    const { StreamDescription } = await clients.kinesis.send(new DescribeStreamCommand({ StreamName: streamName }));
-    const shardId = StreamDescription?.Shards?.[0]?.ShardId as string;
-    const { ShardIterator } = await clients.kinesis.send(
-      new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
-    );
-    const { Records = [] } = await clients.kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 3 }));
-    expect(Records).toHaveLength(3);
-    await clients.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: inventory.DEAD_LETTER_QUEUE_URL,
-        MessageBody: JSON.stringify({
-          requestContext: { condition: 'RetryAttemptsExhausted' },
-          KinesisBatchInfo: {
-            shardId,
-            startSequenceNumber: Records[0].SequenceNumber,
-            endSequenceNumber: Records[2].SequenceNumber,
-            batchSize: 3,
-            streamArn: StreamDescription?.StreamARN,
-          },
-        }),
+  /** Places an order through the order API (Lambda Invoke, as its function URL would): 202 and the event ID. */
+  async function placeOrder(t: E2eTarget, request: Record<string, unknown>): Promise<string> {
+    const { Payload, FunctionError } = await t.lambda.send(
+      new InvokeCommand({
+        FunctionName: output(t, 'OrderApiFunctionName'),
+        Payload: JSON.stringify({ body: JSON.stringify(request), isBase64Encoded: false }),
       }),
     );
-    const before = await readEffects(clients.dynamodb, clients.sqs, env);
-    const duplicatesBefore = metrics.sum('inventory-updater', 'DuplicateRecords');
+    const response = JSON.parse(Buffer.from(Payload ?? new Uint8Array()).toString('utf8'));
+    expect(FunctionError, JSON.stringify(response)).toBeUndefined();
+    expect(response.statusCode, response.body).toBe(202);
+    return JSON.parse(response.body).eventId;
+  }
 
-    // WHEN it is replayed
-    const result = await replay(clients.sqs, clients.kinesis, { failureQueueUrl: inventory.DEAD_LETTER_QUEUE_URL });
-
-    // THEN the three records are published again, every consumer sees them as duplicates, and no effect moves
-    expect(result).toMatchObject({ batches: 1, records: 3, expired: 0 });
-    const deadline = Date.now() + 30_000;
-    while (metrics.sum('inventory-updater', 'DuplicateRecords') < duplicatesBefore + 3 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+  async function scan(t: E2eTarget, tableOutput: string): Promise<Record<string, any>[]> {
+    const items: Record<string, any>[] = [];
+    for await (const page of paginateScan({ client: t.dynamodb }, { TableName: output(t, tableOutput) })) {
+      items.push(...(page.Items ?? []).map((item) => unmarshall(item)));
     }
-    expect(metrics.sum('inventory-updater', 'DuplicateRecords')).toBe(duplicatesBefore + 3);
-    const after = await readEffects(clients.dynamodb, clients.sqs, env);
-    expect({ ...after, deadLetters: 0 }).toEqual({ ...before, deadLetters: 0 });
-  }, 60_000);
+    return items;
+  }
 
-  test('GIVEN the catalogue of bad events THEN each lands in the right DLQ with a clear reason, and nothing is blocked', async () => {
-    const clients = emulatorClients(cloud.endpoints);
-    const env = (label: string) => cloud.function(label).runtime.config.environment;
-    const api = env('order-api');
-    const valid = {
-      type: 'OrderPlaced',
-      eventId: randomUUID(),
-      orderId: `bad-input-${randomUUID()}`,
-      customerId: 'c-1',
-      customerEmail: 'x@example.com',
-      sku: 'SKU-BAD',
-      quantity: 1,
-      unitPriceCents: 100,
-      currency: 'EUR',
-      placedAt: new Date().toISOString(),
-    };
+  async function item(t: E2eTarget, tableOutput: string, key: Record<string, string | number>) {
+    const { Item } = await t.dynamodb.send(
+      new GetItemCommand({
+        TableName: output(t, tableOutput),
+        Key: Object.fromEntries(
+          Object.entries(key).map(([name, value]) => [
+            name,
+            typeof value === 'number' ? { N: String(value) } : { S: value },
+          ]),
+        ),
+        ConsistentRead: true,
+      }),
+    );
+    return Item && unmarshall(Item);
+  }
+
+  /** Units reserved for a SKU (by default this run's), over every reservation item of it. */
+  const reservedUnits = async (t: E2eTarget, ofSku = sku) =>
+    (await scan(t, 'InventoryTableName'))
+      .filter((entry) => entry.sku === ofSku)
+      .reduce((sum, entry) => sum + Number(entry.reserved ?? 0), 0);
+
+  test('an order placed through the order API takes effect once in every use case, its producer retry included', async (context) => {
+    const t = on(context);
+    const placed = order();
+    // GIVEN a producer that retries: the same order twice, two events with two event IDs
+    const eventIds = [await placeOrder(t, placed), await placeOrder(t, placed)];
+
+    // THEN every consumer applies it, once
+    await expect
+      .poll(() => item(t, 'OrdersTableName', { orderId: placed.orderId }), { ...poll, timeout: t.settleMs })
+      .toMatchObject({
+        orderId: placed.orderId,
+        quantity: 3,
+      });
+    await expect
+      .poll(() => item(t, 'SentEmailsTableName', { messageId: `order-confirmation#${placed.orderId}` }), {
+        ...poll,
+        timeout: t.settleMs,
+      })
+      .toBeDefined();
+    // The audit log keeps every event: both.
+    await expect
+      .poll(
+        async () =>
+          (await scan(t, 'AuditLogTableName'))
+            .filter((entry) => entry.orderId === placed.orderId)
+            .map((entry) => entry.eventId)
+            .sort(),
+        {
+          ...poll,
+          timeout: t.settleMs,
+        },
+      )
+      .toEqual([...eventIds].sort());
+    // Reserved once, not twice.
+    await expect.poll(() => reservedUnits(t), { ...poll, timeout: t.settleMs }).toBe(3);
+    await expect
+      .poll(() => item(t, 'AnalyticsTableName', { minute: `order#${placed.orderId}`, slot: 0 }), {
+        ...poll,
+        timeout: t.settleMs,
+      })
+      .toBeDefined();
+    const counted = (await scan(t, 'AnalyticsTableName')).filter((entry) => entry.orderIds?.has?.(placed.orderId));
+    expect(counted).toHaveLength(1);
+  }, 240_000);
+
+  test('bad events land in each consumer’s dead-letter queue once, with their reason, and block nothing', async (context) => {
+    const t = on(context);
+    const valid = { ...order(), type: 'OrderPlaced', eventId: randomUUID(), placedAt: new Date().toISOString() };
+    const marker = randomUUID();
     // Each bad event, the reason it must be given, and whether SQS can carry it (SQS bodies are text).
     const catalogue: [string, Buffer, string, boolean][] = [
-      ['malformed JSON', Buffer.from('{"type":"OrderPlaced",'), 'InvalidJsonError', true],
-      ['wrong types', Buffer.from(JSON.stringify({ ...valid, quantity: 'one' })), 'SchemaViolationError', true],
+      ['malformed JSON', Buffer.from(`{"type":"OrderPlaced","marker":"${marker}",`), 'InvalidJsonError', true],
+      ['wrong types', Buffer.from(JSON.stringify({ ...valid, quantity: 'one', marker })), 'SchemaViolationError', true],
       [
         'missing idempotency key',
-        Buffer.from(JSON.stringify({ ...valid, orderId: undefined })),
+        Buffer.from(JSON.stringify({ ...valid, orderId: undefined, marker })),
         'SchemaViolationError',
         true,
       ],
       [
         'unknown event type',
-        Buffer.from(JSON.stringify({ ...valid, type: 'OrderTeleported' })),
+        Buffer.from(JSON.stringify({ ...valid, type: 'OrderTeleported', marker })),
         'UnknownEventTypeError',
         true,
       ],
+      ['valid JSON, not an object', Buffer.from(JSON.stringify(`OrderPlaced ${marker}`)), 'InvalidJsonError', true],
       [
-        'oversize body',
-        Buffer.from(JSON.stringify({ ...valid, customerId: 'x'.repeat(300_000) })),
-        'OversizeRecordError',
-        true,
+        'binary data',
+        Buffer.concat([Buffer.from([0x00, 0x01, 0x80, 0x90]), Buffer.from(marker)]),
+        'InvalidJsonError',
+        false,
       ],
-      // A raw control character inside a JSON string is not valid JSON.
-      ['control characters', Buffer.from('{"type":"OrderPlaced","orderId":"a\u0001b"}'), 'InvalidJsonError', true],
-      ['valid JSON, not an object', Buffer.from('"OrderPlaced"'), 'InvalidJsonError', true],
-      ['invalid UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 'InvalidJsonError', false],
-      ['binary data', Buffer.from([0x00, 0x01, 0x02, 0x80, 0x90]), 'InvalidJsonError', false],
     ];
     for (const [, bytes, , sqsCarries] of catalogue) {
       if (sqsCarries) {
-        for (const queueUrl of [api.ORDERS_QUEUE_URL, api.NOTIFICATIONS_QUEUE_URL]) {
-          await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: bytes.toString('utf8') }));
+        for (const queue of ['OrdersQueueUrl', 'NotificationsQueueUrl']) {
+          await t.sqs.send(new SendMessageCommand({ QueueUrl: output(t, queue), MessageBody: bytes.toString('utf8') }));
         }
       }
-      await clients.kinesis.send(
-        new PutRecordCommand({ StreamName: api.ORDER_EVENTS_STREAM_NAME, PartitionKey: 'SKU-BAD', Data: bytes }),
+      await t.kinesis.send(
+        new PutRecordCommand({ StreamName: output(t, 'OrderEventsStreamName'), PartitionKey: sku, Data: bytes }),
       );
     }
-    // Producers cannot even write an empty or oversize partition key: Kinesis refuses it with a clear error.
-    for (const partitionKey of ['', 'k'.repeat(257)]) {
-      await expect(
-        clients.kinesis.send(
-          new PutRecordCommand({
-            StreamName: api.ORDER_EVENTS_STREAM_NAME,
-            PartitionKey: partitionKey,
-            Data: Buffer.from('{}'),
-          }),
-        ),
-      ).rejects.toThrow(/partition ?key|PartitionKey|length/i);
-    }
-    // A valid order after the bad ones, on the same queues and the same partition key.
-    const processedBefore = Object.fromEntries(
-      Object.keys(report.consumers).map((label) => [label, metrics.sum(label, 'ProcessedRecords')]),
-    );
-    const invoke = await cloud.function('order-api').runtime.invoke({
-      body: JSON.stringify({ ...valid, type: undefined, eventId: undefined, placedAt: undefined }),
-      isBase64Encoded: false,
-    });
-    expect(invoke).toMatchObject({ statusCode: 202 });
+    // AND a valid order after the bad ones, on the same queues and the same partition key
+    const after = order();
+    await placeOrder(t, after);
 
-    // THEN the valid order gets through every consumer (nothing blocked, no environment left dead)
-    const deadline = Date.now() + 30_000;
-    const done = () =>
-      Object.keys(processedBefore).every((label) => metrics.sum(label, 'ProcessedRecords') > processedBefore[label]);
-    while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(done()).toBe(true);
-    // AND every bad event sits in each consumer's DLQ once, with its reason
-    const expectedByConsumer = {
-      'order-processor': catalogue.filter(([, , , sqsCarries]) => sqsCarries),
-      'notification-sender': catalogue.filter(([, , , sqsCarries]) => sqsCarries),
-      'inventory-updater': catalogue,
-      'audit-log-writer': catalogue,
-      'analytics-aggregator': catalogue,
+    // THEN the valid order gets through every consumer
+    await expect
+      .poll(() => item(t, 'OrdersTableName', { orderId: after.orderId }), { ...poll, timeout: t.settleMs })
+      .toBeDefined();
+    await expect
+      .poll(() => item(t, 'SentEmailsTableName', { messageId: `order-confirmation#${after.orderId}` }), {
+        ...poll,
+        timeout: t.settleMs,
+      })
+      .toBeDefined();
+    await expect
+      .poll(async () => (await scan(t, 'AuditLogTableName')).some((entry) => entry.orderId === after.orderId), {
+        ...poll,
+        timeout: t.settleMs,
+      })
+      .toBe(true);
+    // AND each bad event sits in each consumer's dead-letter or failure queue once, with its reason
+    const deadLetterQueues: Record<string, typeof catalogue> = {
+      OrdersDeadLetterQueueUrl: catalogue.filter(([, , , sqsCarries]) => sqsCarries),
+      NotificationsDeadLetterQueueUrl: catalogue.filter(([, , , sqsCarries]) => sqsCarries),
+      InventoryUpdaterFailureQueueUrl: catalogue,
+      AuditLogWriterFailureQueueUrl: catalogue,
+      AnalyticsAggregatorFailureQueueUrl: catalogue,
     };
-    for (const [label, expected] of Object.entries(expectedByConsumer)) {
-      const letters = await receiveAll(clients.sqs, env(label).DEAD_LETTER_QUEUE_URL);
+    const bodyOf = (letter: Message) =>
+      letter.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.bodyEncoding]?.StringValue === 'base64'
+        ? Buffer.from(letter.Body ?? '', 'base64')
+        : Buffer.from(letter.Body ?? '', 'utf8');
+    for (const [queue, expected] of Object.entries(deadLetterQueues)) {
+      // Each listing hides what it read for a second: the next one waits longer than that.
+      let letters: Message[] = [];
+      await expect
+        .poll(
+          async () => {
+            letters = (await listMessages(t.sqs, output(t, queue), { visibilityTimeoutSeconds: 1 })).filter((letter) =>
+              bodyOf(letter).includes(marker),
+            );
+            return letters.length;
+          },
+          { interval: 1_500, timeout: t.settleMs },
+        )
+        .toBe(expected.length);
       for (const [name, bytes, reason] of expected) {
-        const encoded = letters.filter((letter) => {
-          const body =
-            letter.MessageAttributes?.['eda-kit.body-encoding']?.StringValue === 'base64'
-              ? Buffer.from(letter.Body ?? '', 'base64')
-              : Buffer.from(letter.Body ?? '', 'utf8');
-          return (
-            body.equals(bytes) ||
-            (reason === 'OversizeRecordError' && letter.MessageAttributes?.['eda-kit.error']?.StringValue === reason)
-          );
-        });
-        expect(encoded.length, `${label}: ${name}`).toBe(1);
-        expect(encoded[0].MessageAttributes?.['eda-kit.error']?.StringValue, `${label}: ${name}`).toBe(reason);
+        const found = letters.filter((letter) => bodyOf(letter).equals(bytes));
+        expect(found.length, `${queue}: ${name}`).toBe(1);
+        expect(found[0].MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.error]?.StringValue, `${queue}: ${name}`).toBe(
+          reason,
+        );
       }
     }
-  }, 90_000);
+  }, 240_000);
 
-  test('THEN each invalid event sits in the right dead-letter queue with its reason', () => {
-    for (const [label, consumer] of Object.entries(report.consumers)) {
-      expect(consumer.dlq, label).toBe(consumer.expectedDlq);
-    }
-    expect(report.invalidInjected).toBe(4);
-    expect(Object.keys(report.deadLetterReasons).sort()).toEqual(
-      expect.arrayContaining(['order-processor: InvalidJsonError', 'order-processor: SchemaViolationError']),
+  test('records a stream consumer gave up on, replayed from the stream, are applied once', async (context) => {
+    const t = on(context);
+    // GIVEN an order whose effects exist, on a SKU of its own
+    const replaySku = `${sku}-R`;
+    const first = order({ sku: replaySku, quantity: 5 });
+    await placeOrder(t, first);
+    await expect.poll(() => reservedUnits(t, replaySku), { ...poll, timeout: t.settleMs }).toBe(5);
+    // AND an on-failure record, as the event source mapping writes it, naming that order's record in the stream
+    const record = await findRecord(t.kinesis, output(t, 'OrderEventsStreamName'), first.orderId);
+    await t.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: output(t, 'InventoryUpdaterFailureQueueUrl'),
+        MessageBody: JSON.stringify({
+          requestContext: { condition: 'RetryAttemptsExhausted' },
+          KinesisBatchInfo: {
+            shardId: record.shardId,
+            startSequenceNumber: record.record.SequenceNumber,
+            endSequenceNumber: record.record.SequenceNumber,
+            batchSize: 1,
+            streamArn: record.streamArn,
+          },
+        }),
+      }),
     );
-    expect(Object.values(report.deadLetterReasons).reduce((a, b) => a + b, 0)).toBe(
-      Object.values(report.consumers).reduce((sum, consumer) => sum + consumer.expectedDlq, 0),
-    );
-  });
+
+    // WHEN it is replayed
+    const result = await replay(t.sqs, t.kinesis, { failureQueueUrl: output(t, 'InventoryUpdaterFailureQueueUrl') });
+
+    // THEN the record is published again, and a later order on the same partition key (processed after it) finds
+    // the first order reserved once
+    expect(result).toMatchObject({ batches: 1, records: 1, expired: 0 });
+    await placeOrder(t, order({ sku: replaySku, quantity: 2 }));
+    await expect.poll(() => reservedUnits(t, replaySku), { ...poll, timeout: t.settleMs }).toBe(7);
+    expect((await scan(t, 'AuditLogTableName')).filter((entry) => entry.orderId === first.orderId)).toHaveLength(1);
+  }, 240_000);
 });
 
-test('npm start -- --serve answers an SDK client from outside its process, and stops cleanly on Ctrl-C', async () => {
-  // GIVEN the local cloud started by its CLI, after a few orders (reported as JSON), serving
-  const jsonFile = path.join(mkdtempSync(path.join(tmpdir(), 'eda-kit-start-')), 'report.json');
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'workload/start.ts', '--orders', '3', '--json', jsonFile, '--serve'],
-    { cwd: projectDir, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not serving after 60 s:\n${output}`)), 60_000);
-      child.stdout.on('data', () => {
-        if (output.includes('Serving.')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      void exited.then((code) => reject(new Error(`exited with ${code}:\n${output}`)));
-    });
-
-    // WHEN a client reads .local/endpoints.json and calls the emulators
-    const served = JSON.parse(readFileSync(path.join(projectDir, '.local', 'endpoints.json'), 'utf8'));
-    const clients = emulatorClients(served.endpoints);
-    const { QueueUrls = [] } = await clients.sqs.send(new ListQueuesCommand({}));
-    const stack = served.resources['EdaKit-dev-OrderEvents'];
-    const ordersTable = Object.values(stack as Record<string, { type: string; ref: string }>).find(
-      (resource) => resource.type === 'AWS::DynamoDB::Table' && resource.ref.includes('OrdersTable'),
+/** The stream record of the order `orderId`, read from the start of every shard. */
+async function findRecord(
+  kinesis: KinesisClient,
+  streamName: string,
+  orderId: string,
+): Promise<{ shardId: string; streamArn: string; record: StreamRecord }> {
+  const { StreamDescription } = await kinesis.send(new DescribeStreamCommand({ StreamName: streamName }));
+  for (const shard of StreamDescription?.Shards ?? []) {
+    let { ShardIterator } = await kinesis.send(
+      new GetShardIteratorCommand({
+        StreamName: streamName,
+        ShardId: shard.ShardId,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
     );
-    const { Table } = await clients.dynamodb.send(new DescribeTableCommand({ TableName: ordersTable?.ref }));
-
-    // THEN every queue of the template is there, and the tables answer under their local names
-    expect(QueueUrls).toHaveLength(7);
-    expect(Table?.KeySchema).toEqual([{ AttributeName: 'orderId', KeyType: 'HASH' }]);
-    // AND the report of the orders says when the first event was processed, and that nothing was lost
-    const report = JSON.parse(readFileSync(jsonFile, 'utf8'));
-    expect(report).toMatchObject({ orders: 3, lost: 0, duplicatedEffects: 0 });
-    expect(report.firstEventSeconds).toBeGreaterThan(0);
-    expect(report.latencyMs.p99).toBeGreaterThanOrEqual(report.latencyMs.p50);
-  } finally {
-    child.kill('SIGINT');
+    for (let read = 0; ShardIterator && read < 100; read++) {
+      const {
+        Records = [],
+        NextShardIterator,
+        MillisBehindLatest,
+      } = await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 1_000 }));
+      const found = Records.find((record) =>
+        Buffer.from(record.Data ?? new Uint8Array())
+          .toString('utf8')
+          .includes(orderId),
+      );
+      if (found)
+        return { shardId: shard.ShardId as string, streamArn: StreamDescription?.StreamARN as string, record: found };
+      if (Records.length === 0 && !MillisBehindLatest) break;
+      ShardIterator = NextShardIterator;
+    }
   }
-  expect(await exited).toBe(0);
-}, 90_000);
+  throw new Error(`no record of ${orderId} in ${streamName}`);
+}
+
+test('the pinned cdklocal wraps the project’s own CDK CLI (the LocalStack target deploys with it)', () => {
+  const root = path.resolve(__dirname, '..', '..');
+  const version = execFileSync(path.join(root, 'node_modules', '.bin', 'cdklocal'), ['--version'], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, AWS_ENDPOINT_URL: 'http://127.0.0.1:1', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1' },
+  });
+  const cli = JSON.parse(readFileSync(path.join(root, 'node_modules', 'aws-cdk', 'package.json'), 'utf8')).version;
+  expect(version).toContain(`cdk cli version v${cli}`);
+});
