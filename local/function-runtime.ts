@@ -63,9 +63,16 @@ export class FunctionTimeoutError extends Error {
 
 /** Thrown when the function's handler threw or its process died. */
 export class FunctionError extends Error {
+  /** The name of the handler's error (`TypeError`, `Runtime.ExitError`...): Lambda's `errorType`. */
+  public readonly errorType: string;
+  /** The handler's error message: Lambda's `errorMessage`. */
+  public readonly errorMessage: string;
+
   constructor(functionName: string, cause: { name: string; message: string }) {
     super(`${functionName} failed: ${cause.name}: ${cause.message}`);
     this.name = 'FunctionError';
+    this.errorType = cause.name;
+    this.errorMessage = cause.message;
   }
 }
 

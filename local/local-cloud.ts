@@ -8,7 +8,7 @@ import { type AssemblyStack, constructPath, readAssembly, type TemplateResource 
 import { type EdgeEndpoint, startEdgeEndpoint } from './edge-endpoint';
 import { type Emulators, spawnEmulators } from './emulators';
 import { FilterCriteria } from './filter-criteria';
-import { type FunctionOutput, FunctionRuntime, type LocalFunctionConfig } from './function-runtime';
+import { FunctionError, type FunctionOutput, FunctionRuntime, type LocalFunctionConfig } from './function-runtime';
 import { LocalCloudInputError } from './input-error';
 import { LOCAL_REGION, type LocalResource, UnresolvableError } from './intrinsics';
 import { type KinesisMappingConfig, KinesisPoller } from './kinesis-poller';
@@ -241,7 +241,15 @@ export class LocalCloud {
           // Lambda's Invoke on the same endpoint, by function name (the functions start below).
           invoke: async (name, event) => {
             const fn = functions.find((candidate) => candidate.name === name);
-            return fn && { result: await fn.invoke(event) };
+            if (!fn) return undefined;
+            try {
+              return { result: await fn.invoke(event) };
+            } catch (error) {
+              // As Lambda reports it: the handler's error type and message.
+              if (error instanceof FunctionError)
+                throw Object.assign(new Error(error.errorMessage), { name: error.errorType });
+              throw error;
+            }
           },
         });
       }

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import * as path from 'node:path';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type EdgeEndpoint, startEdgeEndpoint } from '../../local/edge-endpoint';
 
@@ -78,5 +79,69 @@ describe('GIVEN one endpoint in front of the emulators', () => {
     await expect(startEdgeEndpoint(endpoints, { port })).rejects.toThrow(
       `port ${port} is in use by another process: stop it, or choose another port with --port`,
     );
+  });
+});
+
+describe('GIVEN the endpoint answers Lambda Invoke for the local functions', () => {
+  let edge: EdgeEndpoint;
+  const invoked: unknown[] = [];
+
+  beforeAll(async () => {
+    edge = await startEdgeEndpoint(endpoints, {
+      port: 0,
+      invoke: async (name, event) => {
+        if (name === 'missing') return undefined;
+        invoked.push(event);
+        if (name === 'broken') throw Object.assign(new Error('it broke'), { name: 'FunctionError' });
+        return { result: { echoed: event, by: name } };
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await edge.close();
+  });
+
+  const lambda = () =>
+    new LambdaClient({
+      endpoint: edge.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+  const payloadOf = (bytes: Uint8Array | undefined) => JSON.parse(Buffer.from(bytes ?? new Uint8Array()).toString());
+
+  test('WHEN a stock Lambda client invokes a function by name or ARN THEN it gets what the function returned', async () => {
+    const byName = await lambda().send(new InvokeCommand({ FunctionName: 'orders', Payload: '{"n":1}' }));
+    const byArn = await lambda().send(
+      new InvokeCommand({ FunctionName: 'arn:aws:lambda:us-east-1:000000000000:function:orders', Payload: '{"n":2}' }),
+    );
+
+    expect(byName.StatusCode).toBe(200);
+    expect(payloadOf(byName.Payload)).toEqual({ echoed: { n: 1 }, by: 'orders' });
+    expect(payloadOf(byArn.Payload)).toEqual({ echoed: { n: 2 }, by: 'orders' });
+    expect(edge.requests.lambda).toBeGreaterThanOrEqual(2);
+  });
+
+  test('WHEN the function fails THEN the answer carries FunctionError and the error, as Lambda’s does', async () => {
+    const response = await lambda().send(new InvokeCommand({ FunctionName: 'broken', Payload: '{}' }));
+
+    expect(response.FunctionError).toBe('Unhandled');
+    expect(payloadOf(response.Payload)).toEqual({ errorType: 'FunctionError', errorMessage: 'it broke' });
+  });
+
+  test('WHEN the function does not exist THEN the client gets ResourceNotFoundException', async () => {
+    await expect(lambda().send(new InvokeCommand({ FunctionName: 'missing', Payload: '{}' }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+  });
+
+  test('WHEN invoked asynchronously (Event) THEN it answers 202 and invokes it', async () => {
+    const before = invoked.length;
+    const response = await lambda().send(
+      new InvokeCommand({ FunctionName: 'orders', InvocationType: 'Event', Payload: '{"async":true}' }),
+    );
+
+    expect(response.StatusCode).toBe(202);
+    await expect.poll(() => invoked.length).toBe(before + 1);
   });
 });
