@@ -532,17 +532,22 @@ export class LocalCloud {
         .filter(([, local]) => local.type === type)
         .map(([logicalId, local]) => ({ provisioned, logicalId, local, identity: identityOf(provisioned, logicalId) })),
     );
-    const matches = candidates.filter(
+    const exact = candidates.filter(
       ({ identity }) =>
         identity.logicalId === wanted ||
         identity.path === wanted ||
         `${identity.stackName}/${identity.path}` === wanted,
     );
+    // Else the end of a path (`Emails/Table` for `Notifications/Emails/Table`), when only one path ends so.
+    const matches =
+      exact.length > 0 ? exact : candidates.filter(({ identity }) => identity.path.endsWith(`/${wanted}`));
     if (matches.length === 1) return matches[0];
     const listed = (found: typeof candidates) =>
       found.map(({ identity }) => `${identity.stackName}/${identity.path}`).join(', ');
     if (matches.length > 1)
-      throw new LocalCloudInputError(`more than one ${kind} matches '${ref}': ${listed(matches)}; give the stack too`);
+      throw new LocalCloudInputError(
+        `more than one ${kind} matches '${ref}': ${listed(matches)}; give more of the path`,
+      );
     throw new LocalCloudInputError(`no ${kind} '${ref}' in the app; its ${kind}s: ${listed(candidates) || 'none'}`);
   }
 }

@@ -242,3 +242,63 @@ describe('tumbling windows', () => {
     expect(invocations.every((invocation) => invocation.records <= 2)).toBe(true);
   }, 40_000);
 });
+
+describe('the test API', () => {
+  test('GIVEN a construct path, with or without the stack and /Resource, or a logical ID THEN each finds the same queue', () => {
+    const byPath = cloud.queue('Flaky/Queue');
+
+    expect(cloud.queue('LocalTest/Flaky/Queue').url).toBe(byPath.url);
+    expect(cloud.queue('LocalTest/Flaky/Queue/Resource').url).toBe(byPath.url);
+    expect(cloud.queue(byPath.identity.logicalId).url).toBe(byPath.url);
+    expect(byPath.identity).toMatchObject({ stackName: 'LocalTest', path: 'Flaky/Queue' });
+    expect(byPath.url).toBe(queueOf('Flaky').ref);
+  });
+
+  test('GIVEN the end of a path that only one resource has THEN it finds that one', () => {
+    expect(cloud.queue('poison/FailureQueue').identity.path).toBe('Events/poison/FailureQueue');
+  });
+
+  test('fails when nothing matches, or more than one does, listing them', () => {
+    expect(() => cloud.stream('Nope')).toThrow(
+      "no stream 'Nope' in the app; its streams: LocalTest/Events/Stream, LocalTest/Readings/Stream, LocalTest/Windowed/Stream",
+    );
+    expect(() => cloud.table('Idempotency/Table')).toThrow(
+      "more than one table matches 'Idempotency/Table': LocalTest/Flaky/Idempotency/Table, LocalTest/Sleepy/Idempotency/Table,",
+    );
+  });
+
+  test('GIVEN a message that keeps failing THEN waitForRest names the busy queue, then resolves once SQS has dead-lettered it', async () => {
+    const flaky = cloud.queue('Flaky/Queue');
+    await cloud.waitForRest();
+
+    await flaky.send('fail-at-rest');
+
+    await expect(cloud.waitForRest({ timeoutSeconds: 0.2 })).rejects.toThrow(
+      /^the local cloud did not come to rest within 0\.2 s: .*queue LocalTest\/Flaky\/Queue: /,
+    );
+    await cloud.waitForRest({ timeoutSeconds: 20 });
+    const letters = await cloud.queue('Flaky/DeadLetterQueue').messages();
+    const ours = letters.filter((letter) => letter.body === 'fail-at-rest');
+    expect(ours).toHaveLength(1);
+    expect(ours[0].reason).toBe('redriven by SQS');
+    // Listing takes nothing out, and leaves nothing in flight.
+    expect((await cloud.queue('Flaky/DeadLetterQueue').messages()).map((letter) => letter.messageId)).toEqual(
+      letters.map((letter) => letter.messageId),
+    );
+    await cloud.waitForRest({ timeoutSeconds: 1 });
+  }, 40_000);
+
+  test('GIVEN records put to a stream THEN waitForRest resolves only once they are handled, and the logs say so', async () => {
+    const handledLines = () =>
+      cloud
+        .function('hot')
+        .logs('celsius')
+        .filter((entry) => entry.json?.handled === '{"celsius":77}');
+    const before = handledLines().length;
+
+    await cloud.stream('Readings/Stream').put({ celsius: 77 }, 'sensor-2');
+    await cloud.waitForRest();
+
+    expect(handledLines().length).toBe(before + 1);
+  }, 30_000);
+});
