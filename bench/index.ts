@@ -7,8 +7,9 @@ import { RESULTS_FILE } from './results';
 
 /**
  * `npm run bench`: every benchmark in turn, each in a process of its own, into a fresh bench/results.json; then
- * the report (bench/RESULTS.md, the README's table and plot). `--quick` keeps the whole run within about two
- * minutes: fewer runs and batches, and the local cloud at 1,000 orders only.
+ * the report (bench/RESULTS.md, the README's table and plot). `--quick` keeps the whole run to a few minutes: fewer
+ * runs and batches, and the local cloud at 1,000 orders only. The example app's setup (pack,
+ * install, build: about 20 s) and the single endpoint's pair of 1,000-order runs (about 100 s) take most of it.
  */
 interface BenchFlags {
   readonly quick: boolean;
@@ -44,6 +45,14 @@ export function benchSteps(flags: BenchFlags): { readonly name: string; readonly
         flags.quick ? '1' : String(flags.runs ?? 3),
       ],
     },
+    {
+      name: 'eda-kit local on the example app against npm start',
+      args: ['bench/example-local.ts', '--runs', flags.quick ? '1' : String(flags.runs ?? 3)],
+    },
+    {
+      name: 'single endpoint against per-service endpoints',
+      args: ['bench/single-endpoint.ts', '--orders', '1000', '--runs', flags.quick ? '1' : String(flags.runs ?? 2)],
+    },
     { name: 'cost model', args: ['bench/cost.ts', '--latency-ms', latencyMs] },
     { name: 'report', args: ['bench/report.ts'] },
   ];
@@ -53,7 +62,7 @@ function main(): void {
   const flags = new Command()
     .name('npm run bench --')
     .description('Measures the kit against its baselines and writes bench/results.json, bench/RESULTS.md and the plot.')
-    .option('--quick', 'a run of at most about two minutes: fewer runs, 1,000 orders only', false)
+    .option('--quick', 'a run of a few minutes: fewer runs, 1,000 orders only', false)
     .option('--latency-ms <ms>', 'modelled network latency per DynamoDB request', latency, 5)
     .option('--runs <n>', 'runs per figure (the median is kept)', wholeNumber)
     .configureOutput({ writeErr: (text) => process.stderr.write(`${text.split('\n')[0]}\n`) })

@@ -14,7 +14,8 @@ import { type BenchResult, finish, median } from './results';
  * runs), with latency from publish to effect; how throughput holds as the workload grows; and the CPU time of each
  * part of the local cloud (emulators, functions, pollers) per order, which says where the time goes.
  */
-interface LocalRun extends WorkloadReport {
+/** The JSON report of one `npm start` run. */
+export interface LocalRun extends WorkloadReport {
   readonly firstEventSeconds: number;
 }
 
@@ -27,13 +28,13 @@ function orderCounts(value: string): number[] {
   return counts;
 }
 
-/** One `npm start` run of `orders` orders; its JSON report. */
-function runOnce(orders: number): LocalRun {
+/** One `npm start` run of `orders` orders, with `flags` of workload/start.ts besides; its JSON report. */
+export function runOnce(orders: number, flags: readonly string[] = []): LocalRun {
   const jsonFile = path.join(tmpdir(), `eda-kit-local-${process.pid}-${orders}.json`);
   try {
     execFileSync(
       process.execPath,
-      ['--import', 'tsx', 'workload/start.ts', '--orders', String(orders), '--json', jsonFile],
+      ['--import', 'tsx', 'workload/start.ts', '--orders', String(orders), '--json', jsonFile, ...flags],
       { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
     );
     return JSON.parse(readFileSync(jsonFile, 'utf8'));
@@ -42,7 +43,8 @@ function runOnce(orders: number): LocalRun {
   }
 }
 
-function round(value: number): number {
+/** `value` to two decimals. */
+export function round(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
@@ -133,11 +135,15 @@ function main(): void {
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
     .parse(process.argv)
     .opts<{ orders: number[]; runs: number }>();
-  const results = measureLocal(flags.orders, flags.runs);
+  reportResults(measureLocal(flags.orders, flags.runs));
+}
+
+/** Prints `results` as a table, after the machine they were measured on, and writes them (see `finish`). */
+export function reportResults(results: readonly BenchResult[]): void {
   const table = new Table({
     head: ['figure', 'value', 'target', 'note'],
     style: { head: [], border: [] },
-    colWidths: [34, 18, 10, 80],
+    colWidths: [44, 18, 10, 80],
     wordWrap: true,
   });
   for (const r of results)

@@ -24,6 +24,13 @@ export interface LocalCommandOptions {
   readonly serve: boolean;
   /** With `serve`: the single endpoint's port (0: a free one). */
   readonly port: number;
+  /**
+   * The functions, the event source mappings and provisioning call the emulators through the single endpoint, as
+   * clients outside do, instead of each emulator's own port. Without `serve`, the endpoint listens on a free port.
+   *
+   * @default false
+   */
+  readonly routeThroughEdge?: boolean;
   /** Keep DynamoDB and Kinesis state here between runs. @default - in memory */
   readonly dataDir?: string;
   /** Start without what cannot run locally, with a notice for each. @default false */
@@ -85,7 +92,9 @@ async function runUntilDone(options: LocalCommandOptions, say: (message: string)
     dataDir: options.dataDir,
     allowUnsupported: options.allowUnsupported,
     plugins: options.plugins,
-    ...(options.serve && { edgePort: options.port }),
+    // Routing through the single endpoint needs one even when nothing outside is served: a free port will do.
+    ...(options.serve ? { edgePort: options.port } : options.routeThroughEdge ? { edgePort: 0 } : {}),
+    routeThroughEdge: options.routeThroughEdge,
     onNotice: (message) => notices.push(message),
     onOutput: (output) => {
       const label = labels.get(output.functionName) ?? output.functionName;

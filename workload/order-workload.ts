@@ -84,7 +84,9 @@ export async function runWorkload(
   metrics: MetricsCollector,
   options: WorkloadOptions,
 ): Promise<WorkloadReport> {
-  const clients = emulatorClients(cloud.endpoints);
+  // Through the single endpoint when the cloud has one, as a client outside (and, routed, its functions) would call.
+  const edge = cloud.edge?.url;
+  const clients = emulatorClients(edge ? { sqs: edge, kinesis: edge, dynamodb: edge } : cloud.endpoints);
   const random = mulberry32(options.seed);
   const api = cloud.function('order-api').runtime;
   const env = (label: string) => cloud.function(label).runtime.config.environment;

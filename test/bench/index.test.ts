@@ -23,3 +23,31 @@ test('GIVEN a modelled latency THEN the steps that model it get it', () => {
   expect(argsOf(steps, 'bench/runtime.ts')).toEqual(expect.arrayContaining(['--latency-ms', '12', '--runs', '7']));
   expect(argsOf(steps, 'bench/cost.ts')).toEqual(['bench/cost.ts', '--latency-ms', '12']);
 });
+
+test('GIVEN a full run THEN the example app and the single endpoint are measured against their baselines, before the report', () => {
+  const full = benchSteps({ quick: false, latencyMs: 5 });
+  const quick = benchSteps({ quick: true, latencyMs: 5 });
+  const chosen = benchSteps({ quick: false, latencyMs: 5, runs: 7 });
+
+  expect(argsOf(full, 'bench/example-local.ts')).toEqual(['bench/example-local.ts', '--runs', '3']);
+  expect(argsOf(quick, 'bench/example-local.ts')).toEqual(['bench/example-local.ts', '--runs', '1']);
+  expect(argsOf(chosen, 'bench/example-local.ts')).toEqual(['bench/example-local.ts', '--runs', '7']);
+  // The single endpoint is compared on the 1,000-order workload, whatever the run.
+  expect(argsOf(full, 'bench/single-endpoint.ts')).toEqual([
+    'bench/single-endpoint.ts',
+    '--orders',
+    '1000',
+    '--runs',
+    '2',
+  ]);
+  expect(argsOf(quick, 'bench/single-endpoint.ts')).toEqual([
+    'bench/single-endpoint.ts',
+    '--orders',
+    '1000',
+    '--runs',
+    '1',
+  ]);
+  const scripts = full.map((step) => step.args[0]);
+  expect(scripts.indexOf('bench/example-local.ts')).toBeLessThan(scripts.indexOf('bench/report.ts'));
+  expect(scripts.indexOf('bench/single-endpoint.ts')).toBeLessThan(scripts.indexOf('bench/report.ts'));
+});

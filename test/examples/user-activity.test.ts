@@ -1,9 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { copyExampleWithTarball, EXAMPLE_DIR } from '../helpers/example-app';
 
 /**
  * The user-activity example as a user meets the kit: the package packed as npm would publish it, installed from the
@@ -12,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
  */
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const EXAMPLE = path.join(ROOT, 'examples', 'user-activity');
+const EXAMPLE = EXAMPLE_DIR;
 const IDEMPOTENCY_TABLE_NAME = 'user-activity-idempotency';
 const POWERTOOLS = ['batch', 'idempotency', 'logger', 'metrics'];
 
@@ -136,17 +137,7 @@ describe('the user-activity example, built from the packed kit', () => {
 
     // AND the example in a folder of its own, outside the repository: no node_modules above it, so nothing
     // resolves from the root's.
-    appDir = path.join(work, 'user-activity');
-    cpSync(EXAMPLE, appDir, {
-      recursive: true,
-      // What an in-place build leaves: installed modules, a lock naming an older tarball, compiled output.
-      filter: (source) =>
-        !/[\\/](node_modules|cdk\.out|package-lock\.json)$/.test(source) && !/\.(js|d\.ts)$/.test(source),
-    });
-    const manifestFile = path.join(appDir, 'package.json');
-    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
-    manifest.dependencies['cdk-eda-kit'] = `file:${tarball}`;
-    writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+    appDir = copyExampleWithTarball(work, tarball);
 
     // WHEN the user installs, builds and synthesizes it
     await runOrThrow(
