@@ -21,7 +21,7 @@ export const DEFAULT_EDGE_PORT = 4566;
 export interface EdgeEndpoint {
   /** `http://127.0.0.1:<port>`: what `AWS_ENDPOINT_URL` is set to. */
   readonly url: string;
-  /** Requests served so far, by service. */
+  /** Requests served so far, by service (Lambda's being `Invoke`). */
   readonly requests: Readonly<Record<keyof EmulatorEndpoints | 'lambda' | 'unknown', number>>;
   /** Stops listening and closes the connections. */
   close(): Promise<void>;
@@ -86,6 +86,20 @@ const SIGNING_NAMES: Readonly<Record<string, keyof EmulatorEndpoints>> = {
 /** Connection-level headers that HTTP/2 forbids in a response. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 const HTTP2_PREFACE = 'PRI * HTTP/2.0';
+/** The most of a first request's head read before routing: a request's headers are far smaller. */
+const MAX_HEAD_BYTES = 64 * 1024;
+/** What ends an HTTP/1.1 request line: counts the requests of a connection relayed byte for byte. */
+const REQUEST_LINE_END = Buffer.from(' HTTP/1.1\r\n');
+
+/** The header fields of an HTTP/1.1 request head, by lower-case name. */
+function parseHead(head: Buffer): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {};
+  for (const line of head.toString('latin1').split('\r\n').slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return headers;
+}
 
 /** Lambda's `Invoke`: the function's name, ARN or partial ARN, then `/invocations`. */
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/?]+)\/invocations(?:\?.*)?$/;
@@ -165,6 +179,8 @@ export function serviceOf(headers: IncomingHttpHeaders | Http2Headers): keyof Em
  * Serves SQS, Kinesis and DynamoDB on one port, as LocalStack's edge does: each request goes to the emulator of
  * the service it is signed for. It speaks HTTP/1.1 and cleartext HTTP/2 on the same port, since the SDK's Kinesis
  * client talks HTTP/2. SQS answers name the queue URLs of the edge, so a client that follows a queue URL stays on it.
+ * A DynamoDB or Kinesis connection over HTTP/1.1 is routed by its first request and then relayed byte for byte, so
+ * the endpoint costs next to nothing on the busiest paths.
  */
 export async function startEdgeEndpoint(
   endpoints: EmulatorEndpoints,
@@ -276,15 +292,37 @@ export async function startEdgeEndpoint(
     track(client);
     // A client that resets its connection must not take the endpoint down with it.
     client.on('error', () => client.destroy());
-    client.once('data', (first: Buffer) => {
-      const isHttp2 = first.toString('latin1', 0, HTTP2_PREFACE.length) === HTTP2_PREFACE;
-      const relay = connect(isHttp2 ? http2Port : http1Port, '127.0.0.1');
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const isHttp2 = head.toString('latin1', 0, HTTP2_PREFACE.length) === HTTP2_PREFACE;
+      const headerEnd = head.indexOf('\r\n\r\n');
+      // Wait for the whole head of the first request (a client may send it in pieces), up to a sane size.
+      if (!isHttp2 && headerEnd === -1 && head.length < MAX_HEAD_BYTES) return;
+      client.off('data', onData);
+      const service = isHttp2 || headerEnd === -1 ? undefined : serviceOf(parseHead(head.subarray(0, headerEnd)));
+      // DynamoDB and Kinesis over HTTP/1.1 go to their emulator byte for byte: nothing to rewrite, nothing to parse.
+      // An SDK client keeps connections of its own, so a connection's first request names every request's service.
+      const spliced = service === 'dynamodb' || service === 'kinesis' ? service : undefined;
+      const target = spliced ? new URL(endpoints[spliced]) : undefined;
+      const relay = target
+        ? connect(Number(target.port), target.hostname)
+        : connect(isHttp2 ? http2Port : http1Port, '127.0.0.1');
       track(relay);
-      relay.write(first);
+      if (spliced) {
+        const count = (bytes: Buffer) => {
+          for (let at = bytes.indexOf(REQUEST_LINE_END); at !== -1; at = bytes.indexOf(REQUEST_LINE_END, at + 1))
+            requests[spliced]++;
+        };
+        count(head);
+        client.on('data', count);
+      }
+      relay.write(head);
       client.pipe(relay).pipe(client);
       relay.on('error', () => client.destroy());
       client.on('close', () => relay.destroy());
-    });
+    };
+    client.on('data', onData);
   });
   const port = options.port ?? DEFAULT_EDGE_PORT;
   try {
