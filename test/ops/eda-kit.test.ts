@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -20,30 +20,17 @@ const endpoints = {
   kinesis: process.env.AWS_ENDPOINT_URL_KINESIS as string,
 };
 
-/** What the package ships `eda-kit` with: its runtime dependencies. */
-const RUNTIME_PACKAGES = [
-  '@aws-sdk/client-sqs',
-  '@aws-sdk/client-kinesis',
-  '@aws-sdk/client-dynamodb',
-  '@smithy/node-http-handler',
-  'commander',
-];
+const manifest = JSON.parse(readFileSync(path.join(projectDir, 'package.json'), 'utf8'));
+/** What `eda-kit` may load from node_modules: the package's dependencies and its optional peers (the emulators). */
+const SHIPPED_WITH = new Set([
+  ...Object.keys(manifest.dependencies),
+  ...Object.entries(manifest.peerDependenciesMeta as Record<string, { optional?: boolean }>)
+    .filter(([, meta]) => meta.optional)
+    .map(([name]) => name),
+]);
 
-/** Runs `eda-kit` in `cwd`, as an operator would from a project folder. */
-function edaKit(cwd: string, ...args: string[]) {
-  return spawnSync(tsx, [cli, ...args], { cwd, encoding: 'utf8' });
-}
-
-test('GIVEN the package ships bin/eda-kit.ts and ops/ without local/ THEN they import only ops/, the contract and runtime dependencies', () => {
-  // Prepare: every module `eda-kit` and ops/ load, as a bundler follows them.
-  const entryPoints = [
-    cli,
-    ...readdirSync(path.join(projectDir, 'ops'))
-      .filter((file) => file.endsWith('.ts'))
-      .map((file) => path.join(projectDir, 'ops', file)),
-  ];
-
-  // Act
+/** The source files and the packages that bundling `entryPoints` pulls in, as a bundler follows every import. */
+function loadedBy(entryPoints: string[]): { files: string[]; packages: string[] } {
   const { metafile } = buildSync({
     entryPoints,
     absWorkingDir: projectDir,
@@ -55,10 +42,7 @@ test('GIVEN the package ships bin/eda-kit.ts and ops/ without local/ THEN they i
     outdir: 'out',
     logLevel: 'silent',
   });
-
-  // Assess
-  const files = Object.keys(metafile.inputs);
-  expect(files.filter((file) => !/^(bin\/eda-kit\.ts|ops\/[^/]+\.ts|contract\/index\.ts)$/.test(file))).toEqual([]);
+  const builtins = new Set([...builtinModules, ...builtinModules.map((name) => `node:${name}`)]);
   const packages = new Set(
     Object.values(metafile.outputs)
       .flatMap((output) => output.imports)
@@ -68,10 +52,36 @@ test('GIVEN the package ships bin/eda-kit.ts and ops/ without local/ THEN they i
           .split('/')
           .slice(0, imported.path.startsWith('@') ? 2 : 1)
           .join('/'),
-      ),
+      )
+      .filter((name) => !builtins.has(name)),
   );
-  const builtins = new Set([...builtinModules, ...builtinModules.map((name) => `node:${name}`)]);
-  expect([...packages].filter((name) => !builtins.has(name) && !RUNTIME_PACKAGES.includes(name))).toEqual([]);
+  return { files: Object.keys(metafile.inputs), packages: [...packages] };
+}
+
+/** Runs `eda-kit` in `cwd`, as an operator would from a project folder. */
+function edaKit(cwd: string, ...args: string[]) {
+  return spawnSync(tsx, [cli, ...args], { cwd, encoding: 'utf8' });
+}
+
+test('GIVEN eda-kit as the package ships it THEN everything it can load is shipped: its dependencies, and the emulators as optional peers', () => {
+  const { files, packages } = loadedBy([path.join(projectDir, 'bin', 'eda-kit.ts')]);
+
+  expect(files.filter((file) => !/^(bin\/eda-kit\.ts|(ops|local)\/[^/]+\.ts|contract\/index\.ts)$/.test(file))).toEqual(
+    [],
+  );
+  expect(packages.filter((name) => !SHIPPED_WITH.has(name))).toEqual([]);
+});
+
+test('GIVEN the operations (redrive, replay) THEN they load only ops/, the contract and the SDK clients', () => {
+  const ops = readdirSync(path.join(projectDir, 'ops'))
+    .filter((file) => file.endsWith('.ts'))
+    .map((file) => path.join(projectDir, 'ops', file));
+
+  const { files, packages } = loadedBy(ops);
+
+  expect(files.filter((file) => !/^(ops\/[^/]+\.ts|contract\/index\.ts)$/.test(file))).toEqual([]);
+  const emulators = ['dynalite', 'kinesalite', 'local-aws-sqs'];
+  expect(packages.filter((name) => !SHIPPED_WITH.has(name) || emulators.includes(name))).toEqual([]);
 });
 
 test('GIVEN --local in a folder without a running local cloud THEN eda-kit names the file it looked for there and exits 2', () => {
@@ -81,7 +91,7 @@ test('GIVEN --local in a folder without a running local cloud THEN eda-kit names
 
   expect(result.status).toBe(2);
   expect(result.stderr.trim()).toBe(
-    `--local needs a running local cloud: no ${path.join(cwd, '.local', 'endpoints.json')} (start one with npm start -- --serve)`,
+    `--local needs a running local cloud: no ${path.join(cwd, '.local', 'endpoints.json')} (start one with eda-kit local --serve)`,
   );
 });
 
