@@ -22,9 +22,20 @@ export {
   type IdempotencyTableProps,
   type IIdempotencyTable,
 } from './idempotency-table';
-export type { FunctionAlarmThresholds, QueueAlarmThresholds, StreamAlarmThresholds } from './monitoring/alarm-factory';
+export {
+  type AgeThreshold,
+  type AlarmBehaviour,
+  type CountThreshold,
+  DEFAULT_FAILED_RECORDS_THRESHOLD,
+  type FunctionAlarmThresholds,
+  type QueueAlarmThresholds,
+  type StreamAlarmThresholds,
+} from './monitoring/alarm-factory';
 export {
   DEFAULT_METRIC_PERIOD,
+  EVENT_SOURCE_MAPPING_DIMENSION,
+  type EventSourceMappingMetrics,
+  eventSourceMappingMetrics,
   type FunctionMetrics,
   functionMetrics,
   type QueueMetrics,

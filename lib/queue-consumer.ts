@@ -7,8 +7,14 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ConsumerFunction, type ConsumerFunctionProps } from './consumer-function';
 import { IdempotencyTable, type IIdempotencyTable } from './idempotency-table';
-import { type RecordMetrics, recordMetrics } from './monitoring/metric-factory';
+import {
+  type EventSourceMappingMetrics,
+  eventSourceMappingMetrics,
+  type RecordMetrics,
+  recordMetrics,
+} from './monitoring/metric-factory';
 import { bindConsumer } from './private/consumer-binding';
+import { EVENT_COUNT_METRICS, hasEventCountMetrics } from './private/event-source-metrics';
 import { describeValue, isResolvedDuration, PropsValidator } from './validation';
 
 /** How long every dead-letter and failure queue keeps messages: the SQS maximum, to leave time to redrive. */
@@ -158,6 +164,15 @@ export interface QueueConsumerProps {
   readonly deadLetterQueueProps?: DeadLetterQueuePassThroughProps;
 
   /**
+   * Have Lambda publish the event source mapping's metrics (`metricsConfig` `EventCount`): polled, filtered out,
+   * invoked, failed, dropped and deleted events, which `PipelineMonitoring` graphs and alarms on. A mapping's
+   * metrics are billed as custom metrics.
+   *
+   * @default true
+   */
+  readonly eventSourceMappingMetrics?: boolean;
+
+  /**
    * More options of the event source mapping, passed through to `SqsEventSource`: for example `enabled`,
    * `filters`, `metricsConfig` or `provisionedPollerConfig`. Merged in this order: the kit's defaults, then these,
    * then what the kit requires (partial batch responses).
@@ -196,6 +211,7 @@ export class QueueConsumer extends Construct {
   public readonly idempotencyKeyPrefix: string;
   /** The event source mapping's configuration. */
   public readonly eventSource: sources.SqsEventSource;
+  private readonly eventSourceMappingProps: sources.SqsEventSourceProps;
 
   constructor(scope: Construct, id: string, props: QueueConsumerProps) {
     super(scope, id);
@@ -250,14 +266,16 @@ export class QueueConsumer extends Construct {
       this.deadLetterQueue,
     );
 
-    this.eventSource = new sources.SqsEventSource(this.queue, {
+    this.eventSourceMappingProps = {
       batchSize: props.batchSize ?? 10,
       maxBatchingWindow: props.maxBatchingWindow,
       maxConcurrency: props.maxConcurrency,
+      ...(props.eventSourceMappingMetrics !== false && { metricsConfig: EVENT_COUNT_METRICS }),
       ...props.eventSourceProps,
       // Always on: without it one failed record makes the whole batch retry, and succeeded effects run again.
       reportBatchItemFailures: true,
-    });
+    };
+    this.eventSource = new sources.SqsEventSource(this.queue, this.eventSourceMappingProps);
     this.function.addEventSource(this.eventSource);
 
     Validations.of(this.function).acknowledge(
@@ -287,6 +305,16 @@ export class QueueConsumer extends Construct {
   /** The consumer's service name in logs and business metrics. */
   public get serviceName(): string {
     return this.consumerFunction.serviceName;
+  }
+
+  /** Whether the event source mapping publishes its metrics (`metricsConfig` with `EventCount`). */
+  public get eventSourceMappingMetricsEnabled(): boolean {
+    return hasEventCountMetrics(this.eventSourceMappingProps);
+  }
+
+  /** Lambda's metrics of the event source mapping: the funnel from the queue to the function. */
+  public metricEventSourceMapping(period?: Duration): EventSourceMappingMetrics {
+    return eventSourceMappingMetrics(this.eventSource.eventSourceMappingId, period);
   }
 
   /** Visible messages in the queue: the backlog. */

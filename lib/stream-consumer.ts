@@ -7,8 +7,14 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ConsumerFunction, type ConsumerFunctionProps } from './consumer-function';
 import { IdempotencyTable, type IIdempotencyTable } from './idempotency-table';
-import { type RecordMetrics, recordMetrics } from './monitoring/metric-factory';
+import {
+  type EventSourceMappingMetrics,
+  eventSourceMappingMetrics,
+  type RecordMetrics,
+  recordMetrics,
+} from './monitoring/metric-factory';
 import { bindConsumer } from './private/consumer-binding';
+import { EVENT_COUNT_METRICS, hasEventCountMetrics } from './private/event-source-metrics';
 import { DEAD_LETTER_RETENTION, type DeadLetterQueuePassThroughProps } from './queue-consumer';
 import { describeValue, isResolvedDuration, PropsValidator } from './validation';
 
@@ -185,6 +191,15 @@ export interface StreamConsumerOptions {
   readonly enhancedFanOut?: boolean;
 
   /**
+   * Have Lambda publish the event source mapping's metrics (`metricsConfig` `EventCount`): polled, filtered out,
+   * invoked, failed, dropped and delivered-on-failure events, which `PipelineMonitoring` graphs and alarms on. A
+   * mapping's metrics are billed as custom metrics.
+   *
+   * @default true
+   */
+  readonly eventSourceMappingMetrics?: boolean;
+
+  /**
    * More options of the event source mapping, passed through: for example `enabled`, `filters`, `metricsConfig`
    * or `provisionedPollerConfig`. Merged in this order: the kit's defaults, then these, then what the kit requires
    * (partial batch responses, the failure queue as on-failure destination).
@@ -221,8 +236,12 @@ export interface StreamConsumerBinding {
   readonly streamConsumer?: kinesis.StreamConsumer;
   /** The start of every idempotency key the consumer writes, and may write. */
   readonly idempotencyKeyPrefix: string;
+  /** Whether the event source mapping publishes its metrics (`metricsConfig` with `EventCount`). */
+  readonly eventSourceMappingMetricsEnabled: boolean;
   /** The runtime kit's business metrics for this consumer. */
   metricRecords(): RecordMetrics;
+  /** Lambda's metrics of the event source mapping: the funnel from the stream to the function and the failure queue. */
+  metricEventSourceMapping(period?: Duration): EventSourceMappingMetrics;
 }
 
 const CONSUMER_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
@@ -330,6 +349,7 @@ export class StreamConsumer extends Construct {
       maxRecordAge: options.maxRecordAge ?? Duration.hours(6),
       parallelizationFactor: options.parallelizationFactor ?? 1,
       tumblingWindow: options.tumblingWindow,
+      ...(options.eventSourceMappingMetrics !== false && { metricsConfig: EVENT_COUNT_METRICS }),
       ...options.eventSourceProps,
       // Always on: the runtime kit reports the first failed sequence number so the retry starts there.
       reportBatchItemFailures: true,
@@ -378,7 +398,9 @@ export class StreamConsumer extends Construct {
       eventSource,
       streamConsumer,
       idempotencyKeyPrefix,
+      eventSourceMappingMetricsEnabled: hasEventCountMetrics(eventSourceProps),
       metricRecords: () => recordMetrics(consumerFunction.metricsNamespace, consumerFunction.serviceName),
+      metricEventSourceMapping: (period) => eventSourceMappingMetrics(eventSource.eventSourceMappingId, period),
     };
     this.bindings.push(binding);
     for (const listener of this.consumerListeners) listener(binding);

@@ -111,6 +111,8 @@ export interface RecordMetrics {
   readonly invalid: cloudwatch.IMetric;
   /** `FailedRecords`, sum: records reported failed, retried by the platform. */
   readonly failed: cloudwatch.IMetric;
+  /** `RecordAge`, p50, in milliseconds: from arrival to effect. */
+  readonly recordAgeP50: cloudwatch.IMetric;
   /** `RecordAge`, p99, in milliseconds: from arrival to effect. */
   readonly recordAgeP99: cloudwatch.IMetric;
 }
@@ -130,7 +132,57 @@ export function recordMetrics(namespace: string, serviceName: string, period = D
     duplicate: metric(RECORD_METRIC_NAMES.duplicate, cloudwatch.Stats.SUM),
     invalid: metric(RECORD_METRIC_NAMES.invalid, cloudwatch.Stats.SUM),
     failed: metric(RECORD_METRIC_NAMES.failed, cloudwatch.Stats.SUM),
+    recordAgeP50: metric(RECORD_METRIC_NAMES.recordAge, cloudwatch.Stats.p(50)),
     recordAgeP99: metric(RECORD_METRIC_NAMES.recordAge, cloudwatch.Stats.p(99)),
+  };
+}
+
+/**
+ * Lambda's metrics of one event source mapping, published when its `metricsConfig` asks for `EventCount`: the
+ * funnel from the source to the function and on to the failure destination.
+ *
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html#event-source-mapping-metrics
+ */
+export interface EventSourceMappingMetrics {
+  /** `PolledEventCount`, sum: events the mapping read from the source. */
+  readonly polled: cloudwatch.IMetric;
+  /** `FilteredOutEventCount`, sum: events no filter matched. */
+  readonly filteredOut: cloudwatch.IMetric;
+  /** `InvokedEventCount`, sum: events the function was invoked with. */
+  readonly invoked: cloudwatch.IMetric;
+  /** `FailedInvokeEventCount`, sum: events of invocations that failed. */
+  readonly failedInvoke: cloudwatch.IMetric;
+  /** `DroppedEventCount`, sum: events dropped (past their age or retries) without an on-failure destination. */
+  readonly dropped: cloudwatch.IMetric;
+  /** `OnFailureDestinationDeliveredEventCount`, sum: events sent to the on-failure destination. */
+  readonly onFailureDestinationDelivered: cloudwatch.IMetric;
+  /** `DeletedEventCount`, sum: SQS messages the mapping deleted once handled. */
+  readonly deleted: cloudwatch.IMetric;
+}
+
+/** The dimension Lambda publishes event source mapping metrics under. */
+export const EVENT_SOURCE_MAPPING_DIMENSION = 'EventSourceMappingUUID';
+
+/** Builds the metrics of the event source mapping `mappingId` (its UUID: the `Ref` of the mapping). */
+export function eventSourceMappingMetrics(
+  mappingId: string,
+  period = DEFAULT_METRIC_PERIOD,
+): EventSourceMappingMetrics {
+  const metric = (metricName: string) =>
+    new cloudwatch.Metric({
+      namespace: 'AWS/Lambda',
+      metricName,
+      dimensionsMap: { [EVENT_SOURCE_MAPPING_DIMENSION]: mappingId },
+      ...sum(period),
+    });
+  return {
+    polled: metric('PolledEventCount'),
+    filteredOut: metric('FilteredOutEventCount'),
+    invoked: metric('InvokedEventCount'),
+    failedInvoke: metric('FailedInvokeEventCount'),
+    dropped: metric('DroppedEventCount'),
+    onFailureDestinationDelivered: metric('OnFailureDestinationDeliveredEventCount'),
+    deleted: metric('DeletedEventCount'),
   };
 }
 

@@ -1,5 +1,6 @@
-import { Stack } from 'aws-cdk-lib';
+import { Lazy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -14,6 +15,7 @@ import {
   validateThresholds,
 } from './alarm-factory';
 import {
+  type EventSourceMappingMetrics,
   functionMetrics,
   isMetric,
   queueMetrics,
@@ -60,6 +62,19 @@ export interface PipelineMonitoringProps {
    * @default - the defaults of `FunctionAlarmThresholds`
    */
   readonly functionThresholds?: FunctionAlarmThresholds;
+  /**
+   * One composite alarm that is in ALARM when any alarm of the pipeline is: "this pipeline is unhealthy", the one
+   * to page on. It notifies `alarmTopic`.
+   *
+   * @default true
+   */
+  readonly pipelineAlarm?: boolean;
+  /**
+   * A runbook for the pipeline alarm, written into its description.
+   *
+   * @default - none
+   */
+  readonly runbookUrl?: string;
 }
 
 const WIDTH = 24;
@@ -67,8 +82,10 @@ const GRAPH = { width: 6, height: 6 } as const;
 
 /**
  * One CloudWatch dashboard and the default alarms for a pipeline: every consumer added to it gets a section with
- * its source (queue or stream), its dead-letter or failure queue, its function and the runtime kit's business
- * metrics, plus alarms on dead letters, lag, errors and throttles.
+ * its source (queue or stream), its dead-letter or failure queue, its event source mapping's funnel, its function and
+ * the runtime kit's business metrics (record age included), plus alarms on dead letters, lag, failed records,
+ * dropped events, records sent to the failure queue, errors and throttles; and one composite alarm over all of them
+ * that says the pipeline is unhealthy.
  *
  * It assembles: metrics come from the metric factory, alarms from the alarm factory.
  *
@@ -81,6 +98,8 @@ const GRAPH = { width: 6, height: 6 } as const;
 export class PipelineMonitoring extends Construct {
   /** The pipeline's dashboard. */
   public readonly dashboard: cloudwatch.Dashboard;
+  /** The composite alarm over every alarm of the pipeline, unless `pipelineAlarm` is false. */
+  public readonly pipelineAlarm?: cloudwatch.CompositeAlarm;
   private readonly alarmFactory: AlarmFactory;
   private readonly allAlarms: cloudwatch.Alarm[] = [];
 
@@ -94,10 +113,28 @@ export class PipelineMonitoring extends Construct {
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName,
     });
-    this.alarmFactory = new AlarmFactory(this, {
-      alarmNamePrefix: props.alarmNamePrefix ?? Stack.of(this).stackName,
-      alarmTopic: props.alarmTopic,
-    });
+    const alarmNamePrefix = props.alarmNamePrefix ?? Stack.of(this).stackName;
+    this.alarmFactory = new AlarmFactory(this, { alarmNamePrefix, alarmTopic: props.alarmTopic });
+    if (props.pipelineAlarm !== false) {
+      const name = `${alarmNamePrefix}-PipelineUnhealthy`;
+      const runbook = props.runbookUrl ? ` Runbook: ${props.runbookUrl}` : '';
+      this.pipelineAlarm = new cloudwatch.CompositeAlarm(this, 'PipelineUnhealthy', {
+        compositeAlarmName: name,
+        alarmDescription: `${name}: this pipeline is unhealthy: one of its alarms is in ALARM (see its dashboard).${runbook}`,
+        // Rendered at synth: the alarms of consumers monitored after this point (and added to a stream later) count.
+        alarmRule: cloudwatch.AlarmRule.fromString(
+          Lazy.string({
+            produce: () =>
+              this.allAlarms.length === 0 ? 'FALSE' : cloudwatch.AlarmRule.anyOf(...this.allAlarms).renderAlarmRule(),
+          }),
+        ),
+      });
+      if (props.alarmTopic) {
+        const action = new actions.SnsAction(props.alarmTopic);
+        this.pipelineAlarm.addAlarmAction(action);
+        this.pipelineAlarm.addOkAction(action);
+      }
+    }
   }
 
   /** Every alarm created so far. */
@@ -112,6 +149,8 @@ export class PipelineMonitoring extends Construct {
     const name = consumer.serviceName;
     const queue = queueMetrics(consumer.queue);
     const deadLetters = queueMetrics(consumer.deadLetterQueue);
+    const records = consumer.metricRecords();
+    const mapping = consumer.eventSourceMappingMetricsEnabled ? consumer.metricEventSourceMapping() : undefined;
 
     const alarms = [
       this.alarmFactory.deadLetterMessages(
@@ -124,6 +163,10 @@ export class PipelineMonitoring extends Construct {
         queue.ageOfOldestMessage,
         limits.maxAgeOfOldestMessage,
       ),
+      this.alarmFactory.failedRecords(`${name}-FailedRecords`, records.failed, limits.maxFailedRecords),
+      ...(mapping
+        ? [this.alarmFactory.droppedEvents(`${name}-DroppedEvents`, mapping.dropped, limits.maxDroppedEvents)]
+        : []),
       ...this.functionAlarms(name, consumer.function),
     ];
 
@@ -137,8 +180,18 @@ export class PipelineMonitoring extends Construct {
       ),
       graph('Age of oldest message (s)', [queue.ageOfOldestMessage]),
       graph('Sent / received / deleted', [queue.sent, queue.received, queue.deleted]),
+      ...(mapping
+        ? [
+            graph(
+              'Event source mapping: polled / filtered out / invoked / failed / deleted',
+              [mapping.polled, mapping.filteredOut, mapping.invoked, mapping.failedInvoke, mapping.deleted],
+              [],
+              ['polled', 'filtered out', 'invoked', 'failed', 'deleted'],
+            ),
+          ]
+        : []),
     ]);
-    this.addFunctionRow(consumer.function, consumer.metricRecords());
+    this.addFunctionRow(consumer.function, records);
     return this;
   }
 
@@ -179,6 +232,8 @@ export class PipelineMonitoring extends Construct {
     const name = binding.consumerFunction.serviceName;
     const fn = functionMetrics(binding.function);
     const failures = queueMetrics(binding.failureQueue);
+    const records = binding.metricRecords();
+    const mapping = binding.eventSourceMappingMetricsEnabled ? binding.metricEventSourceMapping() : undefined;
     const alarms = [
       this.alarmFactory.deadLetterMessages(
         `${name}-FailureQueueMessages`,
@@ -186,13 +241,47 @@ export class PipelineMonitoring extends Construct {
         limits.maxFailureQueueMessages,
       ),
       this.alarmFactory.iteratorAge(`${name}-IteratorAge`, fn.iteratorAge, limits.maxIteratorAge),
+      this.alarmFactory.failedRecords(`${name}-FailedRecords`, records.failed, limits.maxFailedRecords),
+      ...(mapping ? this.streamMappingAlarms(name, mapping, limits) : []),
       ...this.functionAlarms(name, binding.function),
     ];
     this.addSection(`Stream consumer: ${name}`, alarms, [
       graph('Iterator age (ms)', [fn.iteratorAge]),
       graph('Failure queue messages', [failures.visibleMessages]),
+      ...(mapping
+        ? [
+            graph(
+              'Event source mapping: polled / filtered out / invoked / failed / dropped / sent to failure queue',
+              [
+                mapping.polled,
+                mapping.filteredOut,
+                mapping.invoked,
+                mapping.failedInvoke,
+                mapping.dropped,
+                mapping.onFailureDestinationDelivered,
+              ],
+              [],
+              ['polled', 'filtered out', 'invoked', 'failed', 'dropped', 'sent to failure queue'],
+            ),
+          ]
+        : []),
     ]);
-    this.addFunctionRow(binding.function, binding.metricRecords());
+    this.addFunctionRow(binding.function, records);
+  }
+
+  private streamMappingAlarms(
+    name: string,
+    mapping: EventSourceMappingMetrics,
+    limits: StreamAlarmThresholds,
+  ): cloudwatch.Alarm[] {
+    return [
+      this.alarmFactory.droppedEvents(`${name}-DroppedEvents`, mapping.dropped, limits.maxDroppedEvents),
+      this.alarmFactory.onFailureDestinationDeliveries(
+        `${name}-OnFailureDestinationDeliveries`,
+        mapping.onFailureDestinationDelivered,
+        limits.maxOnFailureDestinationDeliveries,
+      ),
+    ];
   }
 
   private functionAlarms(name: string, fn: lambda.IFunction): cloudwatch.Alarm[] {
@@ -216,6 +305,7 @@ export class PipelineMonitoring extends Construct {
         records.invalid,
         records.failed,
       ]),
+      graph('Record age p50 / p99 (ms): arrival to effect', [records.recordAgeP50, records.recordAgeP99]),
     );
   }
 

@@ -1,5 +1,7 @@
 import { CfnParameter, Duration, type IResource, type Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { IdempotencyTable } from '../../../lib/idempotency-table';
@@ -98,30 +100,75 @@ describe('PipelineMonitoring of a queue consumer, a stream with two consumers an
     template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: Match.absent() });
   });
 
-  test('THEN it creates 4 alarms for the queue consumer and 4 for each stream consumer', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
-    expect(monitoring.alarms).toHaveLength(12);
+  test('THEN it creates 6 alarms for the queue consumer and 7 for each stream consumer', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 20);
+    expect(monitoring.alarms).toHaveLength(20);
+    const streamConsumerAlarms = (name: string) =>
+      [
+        'FailureQueueMessages',
+        'IteratorAge',
+        'FailedRecords',
+        'DroppedEvents',
+        'OnFailureDestinationDeliveries',
+        'Errors',
+        'Throttles',
+      ].map((alarm) => `TestStack-${name}-${alarm}`);
     expect(Object.keys(alarms).sort()).toEqual(
       [
         'TestStack-Orders-DeadLetterMessages',
         'TestStack-Orders-AgeOfOldestMessage',
+        'TestStack-Orders-FailedRecords',
+        'TestStack-Orders-DroppedEvents',
         'TestStack-Orders-Errors',
         'TestStack-Orders-Throttles',
-        'TestStack-audit-FailureQueueMessages',
-        'TestStack-audit-IteratorAge',
-        'TestStack-audit-Errors',
-        'TestStack-audit-Throttles',
-        'TestStack-search-FailureQueueMessages',
-        'TestStack-search-IteratorAge',
-        'TestStack-search-Errors',
-        'TestStack-search-Throttles',
+        ...streamConsumerAlarms('audit'),
+        ...streamConsumerAlarms('search'),
       ].sort(),
     );
   });
 
   test('THEN alarms returns a copy that callers cannot change', () => {
     (monitoring.alarms as unknown[]).pop();
-    expect(monitoring.alarms).toHaveLength(12);
+    expect(monitoring.alarms).toHaveLength(20);
+  });
+
+  test('THEN a failed-records alarm per consumer watches the runtime kit metric, failures in 2 of 3 periods', () => {
+    expect(alarms['TestStack-Orders-FailedRecords']).toMatchObject({
+      Namespace: 'EdaKit',
+      MetricName: 'FailedRecords',
+      Dimensions: [{ Name: 'service', Value: 'Orders' }],
+      Statistic: 'Sum',
+      Threshold: 0,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(alarms['TestStack-audit-FailedRecords']).toMatchObject({ MetricName: 'FailedRecords', Threshold: 0 });
+  });
+
+  test("THEN the mapping alarms watch each event source mapping's dropped and failure-destination counts", () => {
+    expect(alarms['TestStack-Orders-DroppedEvents']).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'DroppedEventCount',
+      Dimensions: [{ Name: 'EventSourceMappingUUID', Value: { Ref: expect.stringMatching(/SqsEventSource/) } }],
+      Threshold: 0,
+    });
+    expect(alarms['TestStack-audit-OnFailureDestinationDeliveries']).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'OnFailureDestinationDeliveredEventCount',
+      Dimensions: [{ Name: 'EventSourceMappingUUID', Value: { Ref: expect.stringMatching(/KinesisEventSource/) } }],
+      Threshold: 0,
+    });
+  });
+
+  test('THEN one composite alarm says the pipeline is unhealthy when any of its alarms is in ALARM', () => {
+    const composites = Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm'));
+    expect(composites).toHaveLength(1);
+    const { AlarmName, AlarmRule } = composites[0].Properties;
+    expect(AlarmName).toBe('TestStack-PipelineUnhealthy');
+    const rule = JSON.stringify(AlarmRule);
+    for (const alarm of monitoring.alarms) expect(rule).toContain(logicalId(stack, alarm));
+    expect(monitoring.pipelineAlarm).toBeDefined();
   });
 
   test('THEN the queue consumer alarms watch its dead-letter queue, its queue and its function', () => {
@@ -207,7 +254,7 @@ describe('PipelineMonitoring of a queue consumer, a stream with two consumers an
   test('THEN the dashboard shows the alarms of each consumer in its section', () => {
     const alarmWidgets = dashboardWidgets(template).filter((widget) => widget.type === 'alarm');
     expect(alarmWidgets).toHaveLength(3);
-    expect(alarmWidgets.map((widget) => widget.properties.alarms?.length)).toEqual([4, 4, 4]);
+    expect(alarmWidgets.map((widget) => widget.properties.alarms?.length)).toEqual([6, 7, 7]);
     const alarmArns = alarmWidgets.flatMap((widget) => widget.properties.alarms);
     expect(alarmArns).toEqual(monitoring.alarms.map((alarm) => `${logicalId(stack, alarm)}.Arn`));
   });
@@ -230,6 +277,25 @@ describe('PipelineMonitoring of a queue consumer, a stream with two consumers an
     );
   });
 
+  test("THEN each consumer's section graphs its event source mapping's funnel, and its function row the record age", () => {
+    const widgets = dashboardWidgets(template);
+    const funnels = widgets.filter((widget) => widget.properties.title?.startsWith('Event source mapping:'));
+    expect(funnels.map((widget) => widget.properties.metrics?.map((metric) => metric[1]))).toEqual([
+      ['PolledEventCount', 'FilteredOutEventCount', 'InvokedEventCount', 'FailedInvokeEventCount', 'DeletedEventCount'],
+      ...[1, 2].map(() => [
+        'PolledEventCount',
+        'FilteredOutEventCount',
+        'InvokedEventCount',
+        'FailedInvokeEventCount',
+        'DroppedEventCount',
+        'OnFailureDestinationDeliveredEventCount',
+      ]),
+    ]);
+    const ages = widgets.filter((widget) => widget.properties.title?.startsWith('Record age'));
+    expect(ages).toHaveLength(3);
+    expect(ages[0].properties.metrics?.map((metric) => metric[1])).toEqual(['RecordAge', 'RecordAge']);
+  });
+
   test('THEN the dashboard graphs the table throttles', () => {
     const [throttles] = dashboardWidgets(template).filter((widget) => widget.properties.title === 'Throttled requests');
     expect(throttles.properties.metrics?.map((metric) => metric.slice(0, 4))).toEqual([
@@ -248,7 +314,7 @@ describe('PipelineMonitoring of a queue consumer, a stream with two consumers an
 });
 
 describe('PipelineMonitoring alarm counts', () => {
-  test('GIVEN one queue consumer WHEN monitored THEN it has 4 alarms', () => {
+  test('GIVEN one queue consumer WHEN monitored THEN it has 6 alarms', () => {
     // GIVEN
     const { stack, orders } = pipeline();
 
@@ -256,11 +322,11 @@ describe('PipelineMonitoring alarm counts', () => {
     const monitoring = new PipelineMonitoring(stack, 'Monitoring').monitorQueueConsumer(orders);
 
     // THEN
-    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Alarm', 4);
-    expect(monitoring.alarms).toHaveLength(4);
+    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    expect(monitoring.alarms).toHaveLength(6);
   });
 
-  test('GIVEN a stream with one consumer WHEN monitored THEN it has 4 alarms', () => {
+  test('GIVEN a stream with one consumer WHEN monitored THEN it has 7 alarms', () => {
     // GIVEN
     const { stack, events } = pipeline(['audit']);
 
@@ -268,7 +334,47 @@ describe('PipelineMonitoring alarm counts', () => {
     new PipelineMonitoring(stack, 'Monitoring').monitorStreamConsumer(events);
 
     // THEN
-    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Alarm', 7);
+  });
+
+  test('GIVEN consumers whose mappings publish no metrics THEN they get neither the funnel nor the mapping alarms', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+    const table = new IdempotencyTable(stack, 'Idempotency');
+    const orders = new QueueConsumer(stack, 'Orders', {
+      functionProps,
+      idempotencyTable: table,
+      eventSourceMappingMetrics: false,
+    });
+    const events = new StreamConsumer(stack, 'Events', {
+      idempotencyTable: table,
+      consumers: { audit: { functionProps, eventSourceMappingMetrics: false } },
+    });
+
+    // WHEN
+    const monitoring = new PipelineMonitoring(stack, 'Monitoring')
+      .monitorQueueConsumer(orders)
+      .monitorStreamConsumer(events);
+
+    // THEN
+    const template = Template.fromStack(stack);
+    template.allResourcesProperties('AWS::Lambda::EventSourceMapping', { MetricsConfig: Match.absent() });
+    // Each keeps its failed-records alarm: the runtime kit's metric needs no mapping metrics.
+    expect(monitoring.alarms).toHaveLength(5 + 5);
+    expect(
+      dashboardWidgets(template).filter((widget) => widget.properties.title?.startsWith('Event source mapping')),
+    ).toEqual([]);
+  });
+
+  test('GIVEN pipelineAlarm false THEN there is no composite alarm', () => {
+    const { stack, orders } = pipeline();
+
+    const monitoring = new PipelineMonitoring(stack, 'Monitoring', { pipelineAlarm: false }).monitorQueueConsumer(
+      orders,
+    );
+
+    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::CompositeAlarm', 0);
+    expect(monitoring.pipelineAlarm).toBeUndefined();
   });
 
   test('GIVEN only a table WHEN monitored THEN it has a dashboard and no alarm', () => {
@@ -293,8 +399,19 @@ describe('PipelineMonitoring props', () => {
 
     // WHEN
     new PipelineMonitoring(stack, 'Monitoring', {
-      queueThresholds: { maxAgeOfOldestMessage: Duration.minutes(10), maxDeadLetterMessages: 5 },
-      streamThresholds: { maxIteratorAge: Duration.minutes(2), maxFailureQueueMessages: 2 },
+      queueThresholds: {
+        maxAgeOfOldestMessage: Duration.minutes(10),
+        maxDeadLetterMessages: 5,
+        maxFailedRecords: 10,
+        maxDroppedEvents: 1,
+      },
+      streamThresholds: {
+        maxIteratorAge: Duration.minutes(2),
+        maxFailureQueueMessages: 2,
+        maxFailedRecords: 20,
+        maxDroppedEvents: 6,
+        maxOnFailureDestinationDeliveries: 7,
+      },
       functionThresholds: { maxErrors: 3, maxThrottles: 4 },
     })
       .monitorQueueConsumer(orders)
@@ -307,13 +424,79 @@ describe('PipelineMonitoring props', () => {
     expect(thresholds).toEqual({
       'TestStack-Orders-DeadLetterMessages': 5,
       'TestStack-Orders-AgeOfOldestMessage': 600,
+      'TestStack-Orders-FailedRecords': 10,
+      'TestStack-Orders-DroppedEvents': 1,
       'TestStack-Orders-Errors': 3,
       'TestStack-Orders-Throttles': 4,
       'TestStack-audit-FailureQueueMessages': 2,
       'TestStack-audit-IteratorAge': 120_000,
+      'TestStack-audit-FailedRecords': 20,
+      'TestStack-audit-DroppedEvents': 6,
+      'TestStack-audit-OnFailureDestinationDeliveries': 7,
       'TestStack-audit-Errors': 3,
       'TestStack-audit-Throttles': 4,
     });
+  });
+
+  test('GIVEN threshold objects THEN each alarm takes its periods, datapoints, missing-data treatment, actions and runbook', () => {
+    // GIVEN
+    const { stack, orders, events } = pipeline();
+    const topic = new sns.Topic(stack, 'AlarmTopic');
+    const pager = new sns.Topic(stack, 'Pager');
+
+    // WHEN
+    new PipelineMonitoring(stack, 'Monitoring', {
+      alarmTopic: topic,
+      queueThresholds: {
+        maxFailedRecords: {
+          maxCount: 5,
+          evaluationPeriods: 6,
+          datapointsToAlarm: 4,
+          treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+          actions: [new actions.SnsAction(pager)],
+          runbookUrl: 'https://runbooks.example.com/orders-failing',
+        },
+        maxAgeOfOldestMessage: { maxAge: Duration.minutes(15), evaluationPeriods: 2 },
+      },
+      streamThresholds: { maxIteratorAge: { maxAge: Duration.seconds(90) } },
+    })
+      .monitorQueueConsumer(orders)
+      .monitorStreamConsumer(events);
+
+    // THEN
+    const alarms = alarmsByName(Template.fromStack(stack));
+    const pagerRef = { Ref: logicalId(stack, pager) };
+    expect(alarms['TestStack-Orders-FailedRecords']).toMatchObject({
+      Threshold: 5,
+      EvaluationPeriods: 6,
+      DatapointsToAlarm: 4,
+      TreatMissingData: 'ignore',
+      AlarmActions: [pagerRef],
+      OKActions: [pagerRef],
+      AlarmDescription:
+        'TestStack-Orders-FailedRecords: records keep failing and are being retried (above 5). ' +
+        'Runbook: https://runbooks.example.com/orders-failing',
+    });
+    expect(alarms['TestStack-Orders-AgeOfOldestMessage']).toMatchObject({ Threshold: 900, EvaluationPeriods: 2 });
+    expect(alarms['TestStack-Orders-AgeOfOldestMessage'].AlarmActions).toEqual([{ Ref: logicalId(stack, topic) }]);
+    expect(alarms['TestStack-audit-IteratorAge']).toMatchObject({ Threshold: 90_000, EvaluationPeriods: 1 });
+  });
+
+  test.each([
+    [{ maxFailedRecords: { maxCount: -1 } }, 'maxFailedRecords.maxCount must be an integer of 0 or more, got -1'],
+    [
+      { maxFailedRecords: { maxCount: 1, evaluationPeriods: 0 } },
+      'maxFailedRecords.evaluationPeriods must be an integer from 1 to 288, got 0',
+    ],
+    [
+      { maxFailedRecords: { maxCount: 1, evaluationPeriods: 3, datapointsToAlarm: 4 } },
+      'maxFailedRecords.datapointsToAlarm must be an integer from 1 to 3, got 4',
+    ],
+    [{ maxAgeOfOldestMessage: { maxAge: Duration.days(15) } }, 'maxAgeOfOldestMessage.maxAge'],
+  ])('fails when a threshold object is out of range: %j', (queueThresholds, message) => {
+    const { stack } = pipeline();
+
+    expect(() => new PipelineMonitoring(stack, 'Monitoring', { queueThresholds })).toThrow(message);
   });
 
   test('GIVEN thresholds in a monitor call THEN they win over the props, and the other props still apply', () => {
@@ -350,8 +533,12 @@ describe('PipelineMonitoring props', () => {
     // THEN
     const template = Template.fromStack(stack);
     const topicRef = { Ref: logicalId(stack, topic) };
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 13);
     template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [topicRef], OKActions: [topicRef] });
+    template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', {
+      AlarmActions: [topicRef],
+      OKActions: [topicRef],
+    });
   });
 
   test('GIVEN an alarmNamePrefix and a dashboardName THEN the alarms and the dashboard use them', () => {
@@ -370,9 +557,12 @@ describe('PipelineMonitoring props', () => {
     expect(Object.keys(alarmsByName(template)).sort()).toEqual([
       'shop-prod-Orders-AgeOfOldestMessage',
       'shop-prod-Orders-DeadLetterMessages',
+      'shop-prod-Orders-DroppedEvents',
       'shop-prod-Orders-Errors',
+      'shop-prod-Orders-FailedRecords',
       'shop-prod-Orders-Throttles',
     ]);
+    template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', { AlarmName: 'shop-prod-PipelineUnhealthy' });
   });
 
   test('GIVEN Token thresholds THEN they pass through to the alarms unvalidated', () => {
