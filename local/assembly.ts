@@ -18,6 +18,8 @@ export interface TemplateOutput {
 /** One stack of the cloud assembly. */
 export interface AssemblyStack {
   readonly stackName: string;
+  /** The folder of the (nested) assembly the stack belongs to: its asset paths are relative to it. */
+  readonly directory: string;
   readonly templateFile: string;
   readonly resources: Record<string, TemplateResource>;
   readonly outputs: Record<string, TemplateOutput>;
@@ -26,7 +28,12 @@ export interface AssemblyStack {
 /** Reads every CloudFormation stack that `cdk synth` wrote to `assemblyDir` (the cloud assembly manifest). */
 export function readAssembly(assemblyDir: string): AssemblyStack[] {
   const manifestPath = path.join(assemblyDir, 'manifest.json');
-  let manifest: { artifacts?: Record<string, { type: string; properties?: { templateFile?: string } }> };
+  let manifest: {
+    artifacts?: Record<
+      string,
+      { type: string; properties?: { templateFile?: string; stackName?: string; directoryName?: string } }
+    >;
+  };
   try {
     manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
   } catch (error) {
@@ -36,16 +43,32 @@ export function readAssembly(assemblyDir: string): AssemblyStack[] {
         : `cannot read the cloud assembly at ${manifestPath}: ${(error as Error).message}`,
     );
   }
-  return Object.entries(manifest.artifacts ?? {})
+  const artifacts = Object.entries(manifest.artifacts ?? {});
+  // A stage (`cdk.Stage`, a pipeline's stage) is a nested assembly: its stacks run too.
+  const nested = artifacts.flatMap(([, artifact]) =>
+    artifact.type === 'cdk:cloud-assembly' && artifact.properties?.directoryName
+      ? readAssembly(path.join(assemblyDir, artifact.properties.directoryName))
+      : [],
+  );
+  const stacks = artifacts
     .filter(([, artifact]) => artifact.type === 'aws:cloudformation:stack' && artifact.properties?.templateFile)
-    .map(([stackName, artifact]) => {
+    .map(([artifactId, artifact]) => {
+      // The name CloudFormation deploys it under (a stack's `stackName` prop), as `cdk deploy` names its outputs.
+      const stackName = artifact.properties?.stackName ?? artifactId;
       const templateFile = path.join(assemblyDir, artifact.properties?.templateFile ?? '');
       const template = JSON.parse(readFileSync(templateFile, 'utf8')) as {
         Resources?: Record<string, TemplateResource>;
         Outputs?: Record<string, TemplateOutput>;
       };
-      return { stackName, templateFile, resources: template.Resources ?? {}, outputs: template.Outputs ?? {} };
+      return {
+        stackName,
+        directory: assemblyDir,
+        templateFile,
+        resources: template.Resources ?? {},
+        outputs: template.Outputs ?? {},
+      };
     });
+  return [...stacks, ...nested];
 }
 
 /**

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { LOCAL_REGION } from '../ops/endpoint-clients';
 import { assertPortFree, EdgePortInUseError } from './edge-endpoint';
@@ -113,24 +113,38 @@ async function runUntilDone(options: LocalCommandOptions, say: (message: string)
   }
   const firstEvent = watchFirstEvent(cloud, say);
 
+  const endpointsFile = path.join(stateDir, 'endpoints.json');
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     clearInterval(firstEvent);
-    await cloud.stop();
-    process.exit(code);
+    // A stopped local cloud leaves no endpoints behind for `eda-kit --local` to call.
+    rmSync(endpointsFile, { force: true });
+    try {
+      await cloud.stop();
+    } finally {
+      process.exit(code);
+    }
   };
-  // Ctrl-C is how serving is meant to end: a clean stop, exit code 0.
-  process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
+  // Ctrl-C is how serving is meant to end: a clean stop, exit code 0. Interrupted before that (a workload, or a CI
+  // job's timeout), it is not a success: 130 and 143, as a shell reports a signal.
+  let serving = false;
+  process.on('SIGINT', () => void stop(serving ? 0 : 130));
+  process.on('SIGTERM', () => void stop(serving ? 0 : 143));
 
-  const code = (await options.afterStart?.(cloud, say)) ?? 0;
+  let code: number;
+  try {
+    code = (await options.afterStart?.(cloud, say)) ?? 0;
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    return stop(1);
+  }
   if (!options.serve) return stop(code);
+  serving = true;
 
-  const file = path.join(stateDir, 'endpoints.json');
   writeFileSync(
-    file,
+    endpointsFile,
     `${JSON.stringify(
       {
         region: LOCAL_REGION,
@@ -143,7 +157,9 @@ async function runUntilDone(options: LocalCommandOptions, say: (message: string)
       2,
     )}\n`,
   );
-  say(`Serving. Endpoints, outputs and every resource's local name, URL or ARN: ${path.relative(process.cwd(), file)}`);
+  say(
+    `Serving. Endpoints, outputs and every resource's local name, URL or ARN: ${path.relative(process.cwd(), endpointsFile)}`,
+  );
   say(`  SQS, Kinesis and DynamoDB on one endpoint: AWS_ENDPOINT_URL=${cloud.edge?.url}`);
   say(
     `  e.g. AWS_ENDPOINT_URL=${cloud.edge?.url} aws sqs list-queues   (any access key; region ${LOCAL_REGION}). Ctrl-C stops.`,

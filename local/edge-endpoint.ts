@@ -88,8 +88,6 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 const HTTP2_PREFACE = 'PRI * HTTP/2.0';
 /** The most of a first request's head read before routing: a request's headers are far smaller. */
 const MAX_HEAD_BYTES = 64 * 1024;
-/** What ends an HTTP/1.1 request line: counts the requests of a connection relayed byte for byte. */
-const REQUEST_LINE_END = Buffer.from(' HTTP/1.1\r\n');
 
 /** The header fields of an HTTP/1.1 request head, by lower-case name. */
 function parseHead(head: Buffer): IncomingHttpHeaders {
@@ -179,8 +177,9 @@ export function serviceOf(headers: IncomingHttpHeaders | Http2Headers): keyof Em
  * Serves SQS, Kinesis and DynamoDB on one port, as LocalStack's edge does: each request goes to the emulator of
  * the service it is signed for. It speaks HTTP/1.1 and cleartext HTTP/2 on the same port, since the SDK's Kinesis
  * client talks HTTP/2. SQS answers name the queue URLs of the edge, so a client that follows a queue URL stays on it.
- * A DynamoDB or Kinesis connection over HTTP/1.1 is routed by its first request and then relayed byte for byte, so
- * the endpoint costs next to nothing on the busiest paths.
+ * Over HTTP/1.1 each request is routed by its head; a DynamoDB or Kinesis request then goes to its emulator byte for
+ * byte, so the endpoint costs next to nothing on the busiest paths, and a connection that mixes services (a shared
+ * agent) still reaches the right emulator for each request.
  */
 export async function startEdgeEndpoint(
   endpoints: EmulatorEndpoints,
@@ -292,37 +291,88 @@ export async function startEdgeEndpoint(
     track(client);
     // A client that resets its connection must not take the endpoint down with it.
     client.on('error', () => client.destroy());
-    let head = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      head = Buffer.concat([head, chunk]);
-      const isHttp2 = head.toString('latin1', 0, HTTP2_PREFACE.length) === HTTP2_PREFACE;
-      const headerEnd = head.indexOf('\r\n\r\n');
-      // Wait for the whole head of the first request (a client may send it in pieces), up to a sane size.
-      if (!isHttp2 && headerEnd === -1 && head.length < MAX_HEAD_BYTES) return;
-      client.off('data', onData);
-      const service = isHttp2 || headerEnd === -1 ? undefined : serviceOf(parseHead(head.subarray(0, headerEnd)));
-      // DynamoDB and Kinesis over HTTP/1.1 go to their emulator byte for byte: nothing to rewrite, nothing to parse.
-      // An SDK client keeps connections of its own, so a connection's first request names every request's service.
-      const spliced = service === 'dynamodb' || service === 'kinesis' ? service : undefined;
-      const target = spliced ? new URL(endpoints[spliced]) : undefined;
-      const relay = target
-        ? connect(Number(target.port), target.hostname)
-        : connect(isHttp2 ? http2Port : http1Port, '127.0.0.1');
-      track(relay);
-      if (spliced) {
-        const count = (bytes: Buffer) => {
-          for (let at = bytes.indexOf(REQUEST_LINE_END); at !== -1; at = bytes.indexOf(REQUEST_LINE_END, at + 1))
-            requests[spliced]++;
-        };
-        count(head);
-        client.on('data', count);
-      }
-      relay.write(head);
-      client.pipe(relay).pipe(client);
-      relay.on('error', () => client.destroy());
-      client.on('close', () => relay.destroy());
+    let upstream: Socket | undefined;
+    let upstreamKey: string | undefined;
+    /** Bytes held back: the start of a request head not yet whole. */
+    let held: Buffer = Buffer.alloc(0);
+    /** Body bytes of the current request still to pass on. */
+    let bodyLeft = 0;
+    /** Whether request boundaries are still known: not after a body without a length (chunked). */
+    let framed = true;
+
+    /** The upstream for `key`: an emulator, or one of the private servers; a new one when the service changes. */
+    const upstreamFor = (key: string): Socket => {
+      if (upstream && upstreamKey === key) return upstream;
+      // A client sends the next request once the last answer is in (Node's agent and the SDKs do not pipeline):
+      // the old upstream has nothing more to say, and goes.
+      upstream?.removeAllListeners('data');
+      upstream?.end();
+      const target =
+        key === 'dynamodb' || key === 'kinesis'
+          ? Number(new URL(endpoints[key]).port)
+          : key === 'http2'
+            ? http2Port
+            : http1Port;
+      const socket = connect(target, '127.0.0.1');
+      track(socket);
+      socket.on('data', (answer: Buffer) => client.write(answer));
+      socket.on('error', () => client.destroy());
+      socket.on('close', () => {
+        if (upstream === socket) client.destroy();
+      });
+      upstream = socket;
+      upstreamKey = key;
+      return socket;
     };
-    client.on('data', onData);
+
+    client.on('data', (chunk: Buffer) => {
+      let data: Buffer = held.length > 0 ? Buffer.concat([held, chunk]) : chunk;
+      held = Buffer.alloc(0);
+      if (!upstream) {
+        // Too short to tell HTTP/2's preface from an HTTP/1.1 request line: wait for more.
+        if (data.length < HTTP2_PREFACE.length) {
+          held = data;
+          return;
+        }
+        if (data.toString('latin1', 0, HTTP2_PREFACE.length) === HTTP2_PREFACE) framed = false;
+        if (!framed) upstreamFor('http2');
+      }
+      while (data.length > 0) {
+        if (!framed) {
+          (upstream ?? upstreamFor('http1')).write(data);
+          return;
+        }
+        if (bodyLeft > 0) {
+          const taken = Math.min(bodyLeft, data.length);
+          upstream?.write(data.subarray(0, taken));
+          bodyLeft -= taken;
+          data = data.subarray(taken);
+          continue;
+        }
+        // A request starts here: route it by its head. DynamoDB and Kinesis go to their emulator byte for byte
+        // (nothing to rewrite, nothing to parse past the head); the rest to the server that answers SQS and Invoke.
+        const headEnd = data.indexOf('\r\n\r\n');
+        if (headEnd === -1) {
+          if (data.length <= MAX_HEAD_BYTES) {
+            held = data;
+            return;
+          }
+          framed = false;
+          continue;
+        }
+        const headers = parseHead(data.subarray(0, headEnd));
+        const service = serviceOf(headers);
+        const key = service === 'dynamodb' || service === 'kinesis' ? service : 'http1';
+        if (key !== 'http1') requests[key]++;
+        const length = headers['content-length'];
+        if (length === undefined && headers['transfer-encoding']) framed = false;
+        bodyLeft = Number(length ?? 0);
+        upstreamFor(key).write(data.subarray(0, headEnd + 4));
+        data = data.subarray(headEnd + 4);
+      }
+    });
+    client.on('end', () => upstream?.end());
+    client.on('close', () => upstream?.destroy());
   });
   const port = options.port ?? DEFAULT_EDGE_PORT;
   try {

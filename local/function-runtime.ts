@@ -1,5 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { compiledScript } from './compiled';
@@ -35,12 +37,26 @@ export interface LocalFunctionConfig {
 let sdkModulePath: string | undefined;
 
 /**
- * The node_modules folder the kit's own AWS SDK clients resolve from: on NODE_PATH, as the SDK is on Lambda's, so a
- * bundle that leaves `@aws-sdk/*` out loads wherever the cloud assembly was written.
+ * A folder for NODE_PATH that holds the AWS SDK for JavaScript v3 and nothing else (`@aws-sdk` and `@smithy`,
+ * linked to the kit's own copies), as the Lambda runtime provides it: a bundle that leaves the SDK out loads wherever
+ * the cloud assembly was written, and one that leaves out anything else fails here as it would on Lambda.
  */
 function runtimeModulePath(): string {
-  sdkModulePath ??= path.resolve(path.dirname(require.resolve('@aws-sdk/client-dynamodb/package.json')), '..', '..');
-  return sdkModulePath;
+  if (sdkModulePath) return sdkModulePath;
+  const nodeModules = path.resolve(path.dirname(require.resolve('@aws-sdk/client-dynamodb/package.json')), '..', '..');
+  const digest = createHash('sha256').update(nodeModules).digest('hex').slice(0, 12);
+  const dir = path.join(tmpdir(), `eda-kit-lambda-sdk-${digest}`);
+  mkdirSync(dir, { recursive: true });
+  for (const scope of ['@aws-sdk', '@smithy']) {
+    try {
+      symlinkSync(path.join(nodeModules, scope), path.join(dir, scope), 'dir');
+    } catch (error) {
+      // Linked already, by this run or an earlier one of the same installation.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  sdkModulePath = dir;
+  return dir;
 }
 
 /** A line the function printed, parsed when it is JSON. */
@@ -94,6 +110,8 @@ export class FunctionRuntime {
   private stopped = false;
   /** Invocations started, and how many timed out. */
   public readonly stats = { invocations: 0, timeouts: 0, errors: 0, coldStarts: 0 };
+  /** Told about every invocation once it ends: its event, when it started and how long it ran (the dashboard's). */
+  public onInvoked?: (invocation: { event: unknown; startedAt: number; durationMs: number }) => void;
 
   constructor(
     public readonly config: LocalFunctionConfig,
@@ -125,6 +143,7 @@ export class FunctionRuntime {
       });
     const worker = await this.acquire();
     this.stats.invocations++;
+    const startedAt = Date.now();
     const id = this.nextInvocation++;
     const timeoutMs = this.config.timeoutSeconds * 1000;
     try {
@@ -172,6 +191,7 @@ export class FunctionRuntime {
       });
     } finally {
       this.release(worker);
+      this.onInvoked?.({ event, startedAt, durationMs: Date.now() - startedAt });
     }
   }
 
@@ -201,15 +221,17 @@ export class FunctionRuntime {
       if (this.stopped)
         throw new FunctionError(this.config.name, { name: 'Stopped', message: 'the local cloud is stopping' });
       const idle = this.workers.find((worker) => !worker.busy);
-      if (idle) {
-        idle.busy = true;
-        await idle.ready;
-        return idle;
-      }
-      if (this.workers.length < this.concurrency) {
-        const worker = this.startWorker();
+      const worker = idle ?? (this.workers.length < this.concurrency ? this.startWorker() : undefined);
+      if (worker) {
         worker.busy = true;
-        await worker.ready;
+        try {
+          await worker.ready;
+        } catch (error) {
+          // Its init failed: it leaves the pool, and the next in line may start a fresh one.
+          this.kill(worker);
+          this.release(worker);
+          throw error;
+        }
         return worker;
       }
       await new Promise<void>((resolve) => this.waiting.push(resolve));

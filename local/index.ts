@@ -9,7 +9,7 @@
  * const cloud = await LocalCloud.start({ appDir: '.' });
  * await cloud.queue('UserActivity/SignUps/Queue').send({ type: 'UserSignedUp', userId: 'u-1' });
  * await cloud.waitForRest();
- * const emails = await cloud.table('UserActivity/Emails').scan();
+ * const emails = await cloud.table('UserActivity/WelcomeEmails').scan();
  * await cloud.stop();
  *
  * @module

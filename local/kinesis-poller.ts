@@ -53,7 +53,7 @@ const LANE_BUFFER = 2_000;
  * skipped and described in an AWS-shaped message to the on-failure destination (without their data).
  */
 export class KinesisPoller {
-  public readonly stats: PollerStats & { discardedBatches: number } = {
+  public readonly stats: PollerStats & { discardedBatches: number; discardedRecords: number } = {
     batches: 0,
     records: 0,
     failedRecords: 0,
@@ -61,6 +61,7 @@ export class KinesisPoller {
     functionErrors: 0,
     filteredOut: 0,
     discardedBatches: 0,
+    discardedRecords: 0,
   };
   private running = false;
   private tasks: Promise<void>[] = [];
@@ -348,6 +349,7 @@ export class KinesisPoller {
     invokeCount: number,
   ): Promise<void> {
     this.stats.discardedBatches++;
+    this.stats.discardedRecords += batch.length;
     if (!this.config.onFailureQueueUrl) return;
     const first = batch[0];
     const last = batch[batch.length - 1];

@@ -6,7 +6,7 @@ import { CONSUMER_ENVIRONMENT, IDEMPOTENCY_TABLE_LAYOUT } from '../contract';
 import { type EmulatorEndpoints, emulatorClients, LOCAL_CREDENTIALS } from '../ops/endpoint-clients';
 import { type AssemblyStack, constructPath, readAssembly, type TemplateResource } from './assembly';
 import { type EdgeEndpoint, startEdgeEndpoint } from './edge-endpoint';
-import { type Emulators, spawnEmulators } from './emulators';
+import { assertEmulatorsInstalled, type Emulators, spawnEmulators } from './emulators';
 import { FilterCriteria } from './filter-criteria';
 import { FunctionError, type FunctionOutput, FunctionRuntime, type LocalFunctionConfig } from './function-runtime';
 import { LocalCloudInputError } from './input-error';
@@ -197,6 +197,8 @@ export class LocalCloud {
           `no cdk.json in ${appDir}: start in a CDK app's folder, or give a cloud assembly`,
         );
       // The emulators start while the app synthesizes: they do not depend on it.
+      // Before a synth of many seconds: missing emulators are the user's to install, said at once.
+      if (!options.emulators) assertEmulatorsInstalled();
       emulatorsStarting ??= spawnEmulators({ dataDir: options.dataDir });
       emulatorsStarting.catch(() => undefined); // awaited below; a failure must not surface as unhandled meanwhile
       temporaryAssemblyDir = mkdtempSync(path.join(tmpdir(), 'eda-kit-assembly-'));
@@ -229,7 +231,13 @@ export class LocalCloud {
     }
     const skipped = new Set(checkSupport(assembly).unsupported.map((thing) => `${thing.stackName}/${thing.logicalId}`));
 
-    const emulators = await (emulatorsStarting ?? spawnEmulators({ dataDir: options.dataDir }));
+    let emulators: Emulators;
+    try {
+      emulators = await (emulatorsStarting ?? spawnEmulators({ dataDir: options.dataDir }));
+    } catch (error) {
+      await cleanUp();
+      throw error;
+    }
     const plugins = options.plugins ?? [];
     const functions: LocalFunction[] = [];
     const pollers: LocalMapping[] = [];
@@ -285,7 +293,7 @@ export class LocalCloud {
           if (skipped.has(`${provisioned.stack.stackName}/${logicalId}`)) continue;
           const config = plugins.reduce<LocalFunctionConfig>(
             (setup, plugin) => plugin.configureFunction?.(setup) ?? setup,
-            functionConfig(assemblyDir, provisioned, logicalId, resource, served, notice),
+            functionConfig(provisioned, logicalId, resource, served, notice),
           );
           const runtime = new FunctionRuntime(config, onOutput, options.defaultConcurrency ?? 4);
           const lines: FunctionLogLine[] = [];
@@ -326,10 +334,8 @@ export class LocalCloud {
         temporaryAssemblyDir,
       );
     } catch (error) {
-      await Promise.all(pollers.map(({ poller }) => poller.stop()));
-      await Promise.all(functions.map((fn) => fn.runtime.stop()));
-      await edge?.close();
-      await cleanUp(Promise.resolve(emulators));
+      await stopAll(pollers, functions, edge, emulators);
+      await cleanUp();
       throw error;
     }
   }
@@ -447,16 +453,31 @@ export class LocalCloud {
     for (;;) {
       const at = Date.now();
       const invocations = this.functions.reduce((sum, fn) => sum + fn.runtime.stats.invocations, 0);
-      const busy = await this.busyParts(atRestSince?.at);
-      if (busy.length === 0 && atRestSince && atRestSince.invocations === invocations) return;
-      atRestSince = busy.length === 0 ? { at, invocations } : undefined;
+      const busy = await this.busyParts();
+      if (busy.length > 0 || atRestSince?.invocations !== invocations) {
+        // Busy, or something was invoked since the last look: rest, if it comes, is counted from now.
+        atRestSince = busy.length > 0 ? undefined : { at, invocations };
+      } else {
+        // Quiet twice with nothing invoked between: at rest once every stream has been read past that moment (a
+        // record put before it is then read and done with). Until then the mark is kept: readers poll on their own.
+        const unread = this.streamMappingsNotReadSince(atRestSince.at);
+        if (unread.length === 0) return;
+        busy.push(...unread.map((logicalId) => `mapping ${logicalId}: its shards not yet read again`));
+      }
       if (Date.now() > deadline) throw new LocalCloudNotAtRestError(timeoutSeconds, busy);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 
-  /** What keeps the pipeline from rest; with `sinceMs`, a stream counts as read only by a call sent since then. */
-  private async busyParts(sinceMs: number | undefined): Promise<string[]> {
+  /** The Kinesis mappings that have not read every shard to its end with a call sent at or after `sinceMs`. */
+  private streamMappingsNotReadSince(sinceMs: number): string[] {
+    return this.pollers
+      .filter(({ poller }) => poller instanceof KinesisPoller && !poller.caughtUpSince(sinceMs))
+      .map(({ logicalId }) => logicalId);
+  }
+
+  /** What keeps the pipeline from rest: running functions, unhandled stream records, queued or in-flight messages. */
+  private async busyParts(): Promise<string[]> {
     const busy: string[] = [];
     for (const fn of this.functions) {
       if (fn.runtime.inFlight > 0) busy.push(`function ${fn.label}: ${fn.runtime.inFlight} invocation(s) running`);
@@ -464,8 +485,7 @@ export class LocalCloud {
     const sourceQueues = new Set<string>();
     for (const mapping of this.pollers) {
       if (mapping.poller instanceof KinesisPoller) {
-        const caughtUp = sinceMs === undefined ? mapping.poller.idle : mapping.poller.caughtUpSince(sinceMs);
-        if (!caughtUp) busy.push(`mapping ${mapping.logicalId}: stream records not yet read or handled`);
+        if (!mapping.poller.idle) busy.push(`mapping ${mapping.logicalId}: stream records not yet read or handled`);
       } else sourceQueues.add(mapping.poller.config.queueUrl);
     }
     for (const stack of this.stacks) {
@@ -514,11 +534,11 @@ export class LocalCloud {
 
   /** Stops the pollers, the functions, the single endpoint and the emulators, and removes a synthesized assembly. */
   public async stop(): Promise<void> {
-    await Promise.all(this.pollers.map(({ poller }) => poller.stop()));
-    await Promise.all(this.functions.map((fn) => fn.runtime.stop()));
-    await this.edge?.close();
-    await this.emulators.stop();
-    if (this.temporaryAssemblyDir) rmSync(this.temporaryAssemblyDir, { recursive: true, force: true });
+    try {
+      await stopAll(this.pollers, this.functions, this.edge, this.emulators);
+    } finally {
+      if (this.temporaryAssemblyDir) rmSync(this.temporaryAssemblyDir, { recursive: true, force: true });
+    }
   }
 
   private find(
@@ -596,6 +616,27 @@ async function createImportedIdempotencyTables(
   }
 }
 
+/**
+ * Stops every part, each whatever became of the others: the pollers are told to stop first (no new batch starts),
+ * then the execution environments are killed (an invocation in progress ends at once, not at its timeout), then
+ * the pollers are waited for, then the endpoint and the emulators. Rejects with the first failure, after all.
+ */
+async function stopAll(
+  pollers: readonly LocalMapping[],
+  functions: readonly LocalFunction[],
+  edge: EdgeEndpoint | undefined,
+  emulators: Emulators,
+): Promise<void> {
+  const pollersStopped = pollers.map(({ poller }) => poller.stop());
+  const outcomes = [
+    ...(await Promise.allSettled(functions.map((fn) => fn.runtime.stop()))),
+    ...(await Promise.allSettled(pollersStopped)),
+    ...(await Promise.allSettled([edge?.close(), emulators.stop()])),
+  ];
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+}
+
 async function stopQuietly(emulators: Promise<Emulators>): Promise<void> {
   try {
     await (await emulators).stop();
@@ -605,7 +646,6 @@ async function stopQuietly(emulators: Promise<Emulators>): Promise<void> {
 }
 
 function functionConfig(
-  assemblyDir: string,
   provisioned: ProvisionedStack,
   logicalId: string,
   resource: TemplateResource,
@@ -629,7 +669,7 @@ function functionConfig(
   return {
     name: local.ref,
     label: String(variables[CONSUMER_ENVIRONMENT.serviceName] ?? logicalId),
-    codeDir: path.resolve(assemblyDir, assetPath),
+    codeDir: path.resolve(provisioned.stack.directory, assetPath),
     handler: String(props.Handler ?? 'index.handler'),
     timeoutSeconds: Number(props.Timeout ?? 3),
     memoryMb: Number(props.MemorySize ?? 128),

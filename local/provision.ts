@@ -89,6 +89,13 @@ export async function provisionStack(
         break;
     }
   }
+  // Everything the local cloud does not create still gets a name, so a function's environment that refers to it
+  // (a topic's ARN, a parameter's name) resolves: to a placeholder that names it, since it does not exist here.
+  const created = new Set(['AWS::DynamoDB::Table', 'AWS::Kinesis::Stream', 'AWS::SQS::Queue']);
+  for (const [logicalId, resource] of entries) {
+    if (resources.has(logicalId) || created.has(resource.Type)) continue;
+    resources.set(logicalId, placeholderResource(resource.Type, `${prefix}-${logicalId}`));
+  }
 
   // Tables and streams have no dependencies on each other.
   for (const [logicalId, resource] of entries) {
@@ -158,6 +165,20 @@ export async function provisionStack(
   }
 
   return { stack, resources, resolver, queueAttributes };
+}
+
+/**
+ * The local identity of a resource the local cloud does not run: `Ref` is its name, and every attribute a
+ * placeholder ARN-like string that says what it stands for (`arn:aws:sns:us-east-1:000000000000:<name>`, or
+ * `<name>.<attribute>`).
+ */
+function placeholderResource(type: string, name: string): LocalResource {
+  const service = type.split('::')[1]?.toLowerCase() ?? 'unknown';
+  const arn = `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
+  const attributes = new Proxy({} as Record<string, string>, {
+    get: (_, attribute) => (attribute === 'Arn' ? arn : `${name}.${String(attribute)}`),
+  });
+  return { type, ref: name, attributes };
 }
 
 /**

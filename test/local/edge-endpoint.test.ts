@@ -1,8 +1,12 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import * as path from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { KinesisClient, ListStreamsCommand } from '@aws-sdk/client-kinesis';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type EdgeEndpoint, startEdgeEndpoint } from '../../local/edge-endpoint';
 
@@ -54,6 +58,32 @@ describe('GIVEN one endpoint in front of the emulators', () => {
     for (const service of ['sqs', 'kinesis', 'dynamodb'] as const) {
       expect(edge.requests[service], service).toBeGreaterThan(before[service]);
     }
+  });
+
+  test('WHEN clients of several services share one keep-alive connection THEN each request reaches its own service', async () => {
+    // One agent with a single socket: DynamoDB, SQS and Kinesis requests follow each other on one connection.
+    const requestHandler = new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 1 }) });
+    const config = {
+      endpoint: edge.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      requestHandler,
+    };
+    const dynamodb = new DynamoDBClient(config);
+    const sqs = new SQSClient(config);
+    const kinesis = new KinesisClient(config);
+    const before = { ...edge.requests };
+
+    for (let round = 0; round < 2; round++) {
+      await dynamodb.send(new ListTablesCommand({}));
+      await sqs.send(new ListQueuesCommand({}));
+      await kinesis.send(new ListStreamsCommand({}));
+    }
+
+    expect(edge.requests.dynamodb - before.dynamodb).toBe(2);
+    expect(edge.requests.kinesis - before.kinesis).toBe(2);
+    expect(edge.requests.sqs - before.sqs).toBe(2);
+    requestHandler.destroy();
   });
 
   test('WHEN a request names no service it serves THEN it answers 400 with the reason', async () => {
