@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, rmSync, type WriteStream, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { LOCAL_REGION } from '../ops/endpoint-clients';
 import { assertPortFree, EdgePortInUseError } from './edge-endpoint';
@@ -80,6 +80,16 @@ async function runUntilDone(options: LocalCommandOptions, say: (message: string)
   const logDir = path.join(stateDir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const labels = new Map<string, string>();
+  // One append stream per function: writing each line synchronously would hold up the pollers on this event loop.
+  const logFiles = new Map<string, WriteStream>();
+  const logFile = (label: string) => {
+    let file = logFiles.get(label);
+    if (!file) {
+      file = createWriteStream(path.join(logDir, `${label}.log`), { flags: 'a' });
+      logFiles.set(label, file);
+    }
+    return file;
+  };
   const notices: string[] = [];
   say(
     options.assemblyDir
@@ -98,7 +108,7 @@ async function runUntilDone(options: LocalCommandOptions, say: (message: string)
     onNotice: (message) => notices.push(message),
     onOutput: (output) => {
       const label = labels.get(output.functionName) ?? output.functionName;
-      if (!output.json?._aws) writeFileSync(path.join(logDir, `${label}.log`), `${output.line}\n`, { flag: 'a' });
+      if (!output.json?._aws) logFile(label).write(`${output.line}\n`);
       options.onOutput?.(output, label);
     },
   });

@@ -136,9 +136,17 @@ function invokeFunction(
       );
       return;
     }
-    const name = functionName.split(':').at(-1) ?? functionName;
+    // A name, a name with a qualifier (`name:alias`), a partial ARN (`account:function:name`) or an ARN.
+    const parts = functionName.split(':');
+    const name = parts[0] === 'arn' ? parts[6] : parts[1] === 'function' ? parts[2] : parts[0];
+    const invocationType = String(headers['x-amz-invocation-type'] ?? 'RequestResponse');
+    if (invocationType === 'DryRun') {
+      // Lambda checks the call and runs nothing.
+      answer(204, { 'content-length': '0' }, Buffer.alloc(0));
+      return;
+    }
     const invoked = invoke(name, event);
-    if (String(headers['x-amz-invocation-type'] ?? '') === 'Event') {
+    if (invocationType === 'Event') {
       invoked.catch(() => undefined);
       answer(202, { 'content-length': '0' }, Buffer.alloc(0));
       return;

@@ -271,9 +271,12 @@ export class FunctionRuntime {
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
+    let initError: string | undefined;
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on('line', (line) => {
+        // Node prints an uncaught init error as a stack: its `XxxError: message` line says what went wrong.
+        if (initError === undefined && /^[\w.]*(Error|Exception)\b/.test(line)) initError = line;
         let json: Record<string, unknown> | undefined;
         if (line.startsWith('{')) {
           try {
@@ -294,7 +297,13 @@ export class FunctionRuntime {
         }
       };
       const onExit = (code: number | null) =>
-        reject(new FunctionError(this.config.name, { name: 'Runtime.InitError', message: `init exited with ${code}` }));
+        reject(
+          new FunctionError(this.config.name, {
+            name: 'Runtime.InitError',
+            // The whole stack is in the function's log.
+            message: `init exited with ${code}${initError ? `: ${initError.trim()}` : ''}`,
+          }),
+        );
       child.on('message', onMessage);
       child.once('exit', onExit);
     });

@@ -29,12 +29,22 @@ const wrappers = (JSON.parse(process.env.EDA_KIT_PRELOAD ?? '[]') as string[])
   .map((modulePath) => require(modulePath) as { wrapHandler?: (handler: Handler) => Handler })
   .flatMap((loaded) => (typeof loaded.wrapHandler === 'function' ? [loaded.wrapHandler] : []));
 
+/** A CommonJS bundle is required; a `.js` ES module (a `"type": "module"` package) is imported, as Lambda does. */
+async function requireOrImport(base: string): Promise<Record<string, unknown>> {
+  try {
+    return require(base) as Record<string, unknown>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ESM') throw error;
+    return (await import(pathToFileURL(require.resolve(base)).href)) as Record<string, unknown>;
+  }
+}
+
 /** The init phase: module scope runs once, as on Lambda. An ES module bundle (`.mjs`) is imported, as Lambda does. */
 async function loadHandler(): Promise<Handler> {
   const base = path.join(codeDir, file);
   const module = existsSync(`${base}.mjs`)
     ? ((await import(pathToFileURL(`${base}.mjs`).href)) as Record<string, unknown>)
-    : (require(base) as Record<string, unknown>);
+    : await requireOrImport(base);
   const loaded = module[exportName] as Handler;
   if (typeof loaded !== 'function') throw new Error(`${process.env.HANDLER} is not a function in ${codeDir}`);
   return wrappers.reduce((wrapped, wrap) => wrap(wrapped), loaded);

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 
 /** `eda-kit local` as the package ships it (dist/, built by `npm test` before the tests run). */
 const CLI = path.resolve(__dirname, '..', '..', 'dist', 'bin', 'eda-kit.js');
@@ -17,9 +17,15 @@ function edaKitLocal(cwd: string, ...args: string[]) {
   });
 }
 
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A cloud assembly as `cdk synth` writes it, with one stack of the given resources. */
 function assemblyWith(resources: Record<string, unknown>): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'eda-kit-assembly-test-'));
+  made.push(dir);
   writeFileSync(
     path.join(dir, 'manifest.json'),
     JSON.stringify({

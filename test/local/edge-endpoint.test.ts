@@ -152,6 +152,22 @@ describe('GIVEN the endpoint answers Lambda Invoke for the local functions', () 
     expect(edge.requests.lambda).toBeGreaterThanOrEqual(2);
   });
 
+  test('WHEN it is named with a qualifier or a partial ARN, or invoked as a dry run THEN it answers as Lambda does', async () => {
+    const before = invoked.length;
+    const qualified = await lambda().send(new InvokeCommand({ FunctionName: 'orders:live', Payload: '{"n":3}' }));
+    const partial = await lambda().send(
+      new InvokeCommand({ FunctionName: '000000000000:function:orders', Payload: '{"n":4}' }),
+    );
+    const dryRun = await lambda().send(
+      new InvokeCommand({ FunctionName: 'orders', InvocationType: 'DryRun', Payload: '{"n":5}' }),
+    );
+
+    expect(payloadOf(qualified.Payload)).toEqual({ echoed: { n: 3 }, by: 'orders' });
+    expect(payloadOf(partial.Payload)).toEqual({ echoed: { n: 4 }, by: 'orders' });
+    expect(dryRun.StatusCode).toBe(204);
+    expect(invoked.length).toBe(before + 2);
+  });
+
   test('WHEN the function fails THEN the answer carries FunctionError and the error, as Lambda’s does', async () => {
     const response = await lambda().send(new InvokeCommand({ FunctionName: 'broken', Payload: '{}' }));
 
