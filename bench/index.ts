@@ -53,6 +53,10 @@ export function benchSteps(flags: BenchFlags): { readonly name: string; readonly
       name: 'single endpoint against per-service endpoints',
       args: ['bench/single-endpoint.ts', '--orders', '1000', '--runs', flags.quick ? '1' : String(flags.runs ?? 2)],
     },
+    {
+      name: 'the local dashboard: page load and refresh cost',
+      args: ['bench/dashboard.ts', '--orders', '1000', '--runs', flags.quick ? '1' : String(flags.runs ?? 2)],
+    },
     { name: 'cost model', args: ['bench/cost.ts', '--latency-ms', latencyMs] },
     { name: 'report', args: ['bench/report.ts'] },
   ];

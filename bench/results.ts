@@ -1,5 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { Command } from 'commander';
+import { wholeNumber } from '../ops/cli-args';
 
 /** One measured figure, as bench/results.json holds it. */
 export interface BenchResult {
@@ -20,6 +22,18 @@ export interface BenchResult {
 export const RESULTS_FILE = path.join(__dirname, 'results.json');
 
 /** The middle value (upper middle for an even count). */
+/** The flags of a bench step that runs a workload: `--orders` per run and `--runs` of each setup. */
+export function workloadFlags(name: string, defaults = { orders: 1000, runs: 2 }): { orders: number; runs: number } {
+  return new Command()
+    .name(name)
+    .option('--orders <n>', 'orders per run', wholeNumber, defaults.orders)
+    .option('--runs <n>', 'runs of each setup, alternated (the median is kept)', wholeNumber, defaults.runs)
+    .configureOutput({ writeErr: (text) => process.stderr.write(`${text.split('\n')[0]}\n`) })
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+    .parse(process.argv)
+    .opts<{ orders: number; runs: number }>();
+}
+
 export function median(values: readonly number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }

@@ -1,7 +1,5 @@
-import { Command } from 'commander';
-import { wholeNumber } from '../ops/cli-args';
 import { type LocalRun, reportResults, round, runOnce } from './local';
-import { type BenchResult, median } from './results';
+import { type BenchResult, median, workloadFlags } from './results';
 
 /**
  * The reference workload with every call through the single endpoint (`npm start -- --single-endpoint`: the
@@ -54,14 +52,7 @@ export function measureSingleEndpoint(orders: number, runs: number): BenchResult
 }
 
 function main(): void {
-  const flags = new Command()
-    .name('tsx bench/single-endpoint.ts')
-    .option('--orders <n>', 'orders per run', wholeNumber, 1000)
-    .option('--runs <n>', 'runs of each setup, alternated (the median is kept)', wholeNumber, 2)
-    .configureOutput({ writeErr: (text) => process.stderr.write(`${text.split('\n')[0]}\n`) })
-    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
-    .parse(process.argv)
-    .opts<{ orders: number; runs: number }>();
+  const flags = workloadFlags('tsx bench/single-endpoint.ts');
   reportResults(measureSingleEndpoint(flags.orders, flags.runs));
 }
 

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_DASHBOARD_PORT } from '../local/dashboard/dashboard-port';
 import { DEFAULT_EDGE_PORT } from '../local/edge-endpoint';
 import { port, wholeNumber } from '../ops/cli-args';
 import { type EmulatorEndpoints, emulatorClients } from '../ops/endpoint-clients';
@@ -71,6 +72,12 @@ program
     port,
     DEFAULT_EDGE_PORT,
   )
+  .option(
+    '--dashboard-port <n>',
+    "with --serve: the port of the app's dashboard, served with the local cloud's metrics; 0 picks a free one",
+    port,
+    DEFAULT_DASHBOARD_PORT,
+  )
   .option('--data-dir <dir>', 'keep DynamoDB and Kinesis state in this folder between runs')
   .option('--allow-unsupported', 'start without the resources the local cloud cannot run, naming each', false)
   .action(async (options) => {
@@ -80,6 +87,7 @@ program
       assemblyDir: options.assembly === undefined ? undefined : path.resolve(options.assembly),
       serve: options.serve,
       port: options.port,
+      dashboardPort: options.dashboardPort,
       dataDir: options.dataDir === undefined ? undefined : path.resolve(options.dataDir),
       allowUnsupported: options.allowUnsupported,
     });

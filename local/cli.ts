@@ -7,6 +7,9 @@
 import { createWriteStream, mkdirSync, rmSync, type WriteStream, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { LOCAL_REGION } from '../ops/endpoint-clients';
+import { assertDashboardPortFree, DashboardPortInUseError, DEFAULT_DASHBOARD_PORT } from './dashboard/dashboard-port';
+import { startDashboard } from './dashboard/dashboard-server';
+import { LocalMetrics } from './dashboard/local-metrics';
 import { assertPortFree, EdgePortInUseError } from './edge-endpoint';
 import { EmulatorsNotInstalledError } from './emulators';
 import type { FunctionOutput } from './function-runtime';
@@ -24,6 +27,8 @@ export interface LocalCommandOptions {
   readonly serve: boolean;
   /** With `serve`: the single endpoint's port (0: a free one). */
   readonly port: number;
+  /** With `serve`: the port of the app's dashboard, served with local data (0: a free one). @default 4567 */
+  readonly dashboardPort?: number;
   /**
    * The functions, the event source mappings and provisioning call the emulators through the single endpoint, as
    * clients outside do, instead of each emulator's own port. Without `serve`, the endpoint listens on a free port.
@@ -51,7 +56,8 @@ export function isInputError(error: unknown): boolean {
   return (
     error instanceof LocalCloudInputError ||
     error instanceof EmulatorsNotInstalledError ||
-    error instanceof EdgePortInUseError
+    error instanceof EdgePortInUseError ||
+    error instanceof DashboardPortInUseError
   );
 }
 
@@ -76,6 +82,7 @@ async function runUntilDone(options: LocalCommandOptions, say: (message: string)
   // The local cloud runs on this machine's Node.js; the SDK's notice that it wants Node 22 is not news here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   if (options.serve) await assertPortFree(options.port);
+  if (options.serve) await assertDashboardPortFree(options.dashboardPort ?? DEFAULT_DASHBOARD_PORT);
   const stateDir = path.join(options.appDir, '.local');
   const logDir = path.join(stateDir, 'logs');
   mkdirSync(logDir, { recursive: true });
@@ -96,12 +103,14 @@ async function runUntilDone(options: LocalCommandOptions, say: (message: string)
       ? `Reading the cloud assembly ${path.relative(process.cwd(), options.assemblyDir) || '.'} and starting the emulators...`
       : 'Synthesizing the app and starting the emulators...',
   );
+  // With --serve, the dashboard's metrics: what the mappings' clients see, and the functions' EMF lines.
+  const metrics = options.serve ? new LocalMetrics() : undefined;
   const cloud = await LocalCloud.start({
     appDir: options.appDir,
     assemblyDir: options.assemblyDir,
     dataDir: options.dataDir,
     allowUnsupported: options.allowUnsupported,
-    plugins: options.plugins,
+    plugins: metrics ? [...(options.plugins ?? []), metrics.plugin] : options.plugins,
     // Routing through the single endpoint needs one even when nothing outside is served: a free port will do.
     ...(options.serve ? { edgePort: options.port } : options.routeThroughEdge ? { edgePort: 0 } : {}),
     routeThroughEdge: options.routeThroughEdge,
@@ -110,6 +119,7 @@ async function runUntilDone(options: LocalCommandOptions, say: (message: string)
       const label = labels.get(output.functionName) ?? output.functionName;
       if (!output.json?._aws) logFile(label).write(`${output.line}\n`);
       options.onOutput?.(output, label);
+      metrics?.collect(output);
     },
   });
   for (const fn of cloud.functions) labels.set(fn.name, fn.label);
@@ -122,6 +132,16 @@ async function runUntilDone(options: LocalCommandOptions, say: (message: string)
     say(`  ${pipeline.sourceKind} ${pipeline.source} -> ${pipeline.consumer} (${pipeline.settings})`);
   }
   const firstEvent = watchFirstEvent(cloud, say);
+  // Served from the start, so that it shows what the workload does while it runs.
+  const dashboard = metrics
+    ? await startDashboard(cloud, metrics, { port: options.dashboardPort ?? DEFAULT_DASHBOARD_PORT }).catch(
+        async (error) => {
+          await cloud.stop();
+          throw error;
+        },
+      )
+    : undefined;
+  if (dashboard) say(`The app's dashboard, with the local cloud's own metrics and alarms: ${dashboard.url}`);
 
   const endpointsFile = path.join(stateDir, 'endpoints.json');
   let stopping = false;
@@ -132,6 +152,7 @@ async function runUntilDone(options: LocalCommandOptions, say: (message: string)
     // A stopped local cloud leaves no endpoints behind for `eda-kit --local` to call.
     rmSync(endpointsFile, { force: true });
     try {
+      await dashboard?.close();
       await cloud.stop();
     } finally {
       process.exit(code);

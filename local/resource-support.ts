@@ -25,8 +25,9 @@ const INERT_LOCALLY: Readonly<Record<string, string | undefined>> = {
   'AWS::SQS::QueueInlinePolicy': undefined,
   'AWS::Lambda::Permission': undefined,
   'AWS::Logs::LogGroup': undefined,
-  'AWS::CloudWatch::Alarm': 'alarms are not evaluated locally',
-  'AWS::CloudWatch::CompositeAlarm': 'alarms are not evaluated locally',
+  'AWS::CloudWatch::Alarm': 'alarms are evaluated only on the dashboard of --serve, and their actions do nothing',
+  'AWS::CloudWatch::CompositeAlarm':
+    'alarms are evaluated only on the dashboard of --serve, and their actions do nothing',
   'AWS::CloudWatch::Dashboard': undefined,
   'AWS::SSM::Parameter': undefined,
   'AWS::Kinesis::StreamConsumer': undefined,

@@ -6,6 +6,7 @@ import Table from 'cli-table3';
 import { Command } from 'commander';
 import { RECORD_METRIC_NAMES } from '../contract';
 import { runLocalCommand } from '../local/cli';
+import { DEFAULT_DASHBOARD_PORT } from '../local/dashboard/dashboard-port';
 import { DEFAULT_EDGE_PORT } from '../local/edge-endpoint';
 import { MetricsCollector } from '../local/metrics-collector';
 import { port, ratio, wholeNumberFrom } from '../ops/cli-args';
@@ -26,6 +27,7 @@ interface Flags {
   json?: string;
   serve: boolean;
   port: number;
+  dashboardPort: number;
   dataDir?: string;
   singleEndpoint: boolean;
 }
@@ -50,6 +52,12 @@ const program = new Command()
     port,
     DEFAULT_EDGE_PORT,
   )
+  .option(
+    '--dashboard-port <n>',
+    "with --serve: the port of the app's dashboard, live while the workload runs; 0 picks a free one",
+    port,
+    DEFAULT_DASHBOARD_PORT,
+  )
   .option('--data-dir <dir>', 'keep DynamoDB and Kinesis state in this folder between runs')
   .option(
     '--single-endpoint',
@@ -70,6 +78,7 @@ async function main(): Promise<void> {
     appDir: projectDir,
     serve: flags.serve,
     port: flags.port,
+    dashboardPort: flags.dashboardPort,
     dataDir: flags.dataDir,
     routeThroughEdge: flags.singleEndpoint,
     onOutput: (output, label) => {

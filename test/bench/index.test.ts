@@ -47,7 +47,9 @@ test('GIVEN a full run THEN the example app and the single endpoint are measured
     '--runs',
     '1',
   ]);
+  expect(argsOf(quick, 'bench/dashboard.ts')).toEqual(['bench/dashboard.ts', '--orders', '1000', '--runs', '1']);
   const scripts = full.map((step) => step.args[0]);
+  expect(scripts.indexOf('bench/dashboard.ts')).toBeLessThan(scripts.indexOf('bench/report.ts'));
   expect(scripts.indexOf('bench/example-local.ts')).toBeLessThan(scripts.indexOf('bench/report.ts'));
   expect(scripts.indexOf('bench/single-endpoint.ts')).toBeLessThan(scripts.indexOf('bench/report.ts'));
 });

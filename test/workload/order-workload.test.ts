@@ -19,13 +19,16 @@ describe('the order workload (npm start) on the local cloud', () => {
   const metrics = new MetricsCollector();
 
   beforeAll(async () => {
-    // GIVEN the reference app, synthesized and running locally
+    // GIVEN the reference app, synthesized and running locally, every call going through the single endpoint
+    // (`npm start -- --single-endpoint`): the functions', the mappings' and the workload's
     mkdirSync(path.join(projectDir, '.test-out'), { recursive: true });
     const assemblyDir = mkdtempSync(path.join(projectDir, '.test-out', 'reference-'));
     await synthesize(projectDir, assemblyDir);
     const labels = new Map<string, string>();
     cloud = await LocalCloud.start({
       assemblyDir,
+      edgePort: 0,
+      routeThroughEdge: true,
       onOutput: (output) => metrics.collect(output, labels.get(output.functionName)),
     });
     for (const fn of cloud.functions) labels.set(fn.runtime.config.name, fn.runtime.config.label);
@@ -41,6 +44,15 @@ describe('the order workload (npm start) on the local cloud', () => {
 
   afterAll(async () => {
     await cloud?.stop();
+  });
+
+  test('THEN the functions, the mappings and the workload called SQS, Kinesis and DynamoDB through the one endpoint', () => {
+    const requests = cloud.edge?.requests;
+    expect(requests?.sqs).toBeGreaterThan(0);
+    expect(requests?.kinesis).toBeGreaterThan(0);
+    expect(requests?.dynamodb).toBeGreaterThan(0);
+    // Every queue URL the functions were given names the endpoint.
+    expect(cloud.function('order-api').environment.ORDERS_QUEUE_URL.startsWith(`${cloud.edge?.url}/`)).toBe(true);
   });
 
   test('THEN every use case has its effect exactly once: nothing lost, nothing duplicated', () => {

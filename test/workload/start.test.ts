@@ -58,23 +58,3 @@ test('GIVEN --serve on a port another process holds THEN npm start names the por
     holder.close();
   }
 });
-
-test('GIVEN --single-endpoint THEN the functions and the mappings call the emulators through the one endpoint, and nothing is lost', () => {
-  // Prepare: 20 orders and no invalid events, so the workload itself writes nothing to the stream.
-  const result = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', 'workload/start.ts', '--orders', '20', '--invalid', '0', '--single-endpoint'],
-    { cwd: projectDir, encoding: 'utf8' },
-  );
-
-  // Assess
-  expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
-  expect(result.stdout).toContain('Lost: 0. Duplicated effects: 0.');
-  const counted = /Through the single endpoint: (\{.*\}) requests by service/.exec(result.stdout);
-  expect(counted, result.stdout).not.toBeNull();
-  const requests = JSON.parse(counted?.[1] ?? '{}');
-  // Only the order API's puts and the pollers' reads reach Kinesis here: they took the one endpoint.
-  expect(requests.kinesis).toBeGreaterThan(0);
-  expect(requests.sqs).toBeGreaterThan(0);
-  expect(requests.dynamodb).toBeGreaterThan(0);
-}, 120_000);

@@ -73,7 +73,8 @@ describe('the reference app', () => {
     ['AWS::Logs::LogGroup', 6],
     ['AWS::IAM::Role', 6],
     ['AWS::DynamoDB::Table', 6], // idempotency + orders, sent emails, inventory, audit log, analytics
-    ['AWS::CloudWatch::Alarm', 20], // 4 per consumer
+    ['AWS::CloudWatch::Alarm', 33], // 6 per queue consumer, 7 per stream consumer
+    ['AWS::CloudWatch::CompositeAlarm', 1], // the pipeline is unhealthy
     ['AWS::CloudWatch::Dashboard', 1],
   ])('synthesizes %s x %i', (type, count) => {
     template.resourceCountIs(type, count);
