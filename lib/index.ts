@@ -56,6 +56,7 @@ export {
   type QueueConsumerProps,
   type QueuePassThroughProps,
   type SqsEventSourcePassThroughProps,
+  type SqsProvisionedPollers,
 } from './queue-consumer';
 export {
   type KinesisEventSourcePassThroughProps,

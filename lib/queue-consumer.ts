@@ -15,7 +15,7 @@ import {
 } from './monitoring/metric-factory';
 import { bindConsumer } from './private/consumer-binding';
 import { EVENT_COUNT_METRICS, hasEventCountMetrics } from './private/event-source-metrics';
-import { describeValue, isResolvedDuration, PropsValidator } from './validation';
+import { describeValue, isResolvedDuration, isResolvedNumber, PropsValidator } from './validation';
 
 /** How long every dead-letter and failure queue keeps messages: the SQS maximum, to leave time to redrive. */
 export const DEAD_LETTER_RETENTION = Duration.days(14);
@@ -48,14 +48,35 @@ export type DeadLetterQueuePassThroughProps = Omit<
 >;
 
 /**
- * Options of the SQS event source passed through to `SqsEventSource` as given, such as `enabled`, `filters`,
- * `metricsConfig` or `provisionedPollerConfig`. Set `batchSize`, `maxBatchingWindow` and `maxConcurrency` with the
+ * Options of the SQS event source passed through to `SqsEventSource` as given, such as `enabled`, `filters` or
+ * `metricsConfig`. Set `batchSize`, `maxBatchingWindow`, `maxConcurrency` and `provisionedPollers` with the
  * construct's own props; partial batch responses are always on.
  */
 export type SqsEventSourcePassThroughProps = Omit<
   sources.SqsEventSourceProps,
-  'batchSize' | 'maxBatchingWindow' | 'maxConcurrency' | 'reportBatchItemFailures'
+  'batchSize' | 'maxBatchingWindow' | 'maxConcurrency' | 'reportBatchItemFailures' | 'provisionedPollerConfig'
 >;
+
+/**
+ * Provisioned mode of an SQS event source mapping: pollers kept ready between a minimum and a maximum, for
+ * workloads with sharp bursts. Each poller handles up to about 5 MB/s and is billed per hour as an event poller unit.
+ *
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
+ */
+export interface SqsProvisionedPollers {
+  /**
+   * The fewest pollers the mapping keeps. Valid range: 2 to 200.
+   *
+   * @default 2
+   */
+  readonly minimumPollers?: number;
+  /**
+   * The most pollers the mapping scales up to. Valid range: 2 to 10,000, and at least `minimumPollers`.
+   *
+   * @default 200
+   */
+  readonly maximumPollers?: number;
+}
 
 /** Properties of a {@link QueueConsumer}. */
 export interface QueueConsumerProps {
@@ -139,6 +160,15 @@ export interface QueueConsumerProps {
    * @default - no limit but the function's concurrency
    */
   readonly maxConcurrency?: number;
+
+  /**
+   * Provisioned mode: pollers kept ready between a minimum and a maximum. Not with `maxConcurrency`, which AWS
+   * refuses together with provisioned mode (cap the function's concurrency instead).
+   *
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
+   * @default - on-demand polling
+   */
+  readonly provisionedPollers?: SqsProvisionedPollers;
 
   /**
    * The table for the function's idempotency records: a new or an existing one
@@ -270,6 +300,12 @@ export class QueueConsumer extends Construct {
       batchSize: props.batchSize ?? 10,
       maxBatchingWindow: props.maxBatchingWindow,
       maxConcurrency: props.maxConcurrency,
+      ...(props.provisionedPollers && {
+        provisionedPollerConfig: {
+          minimumPollers: props.provisionedPollers.minimumPollers ?? 2,
+          maximumPollers: props.provisionedPollers.maximumPollers ?? 200,
+        },
+      }),
       ...(props.eventSourceMappingMetrics !== false && { metricsConfig: EVENT_COUNT_METRICS }),
       ...props.eventSourceProps,
       // Always on: without it one failed record makes the whole batch retry, and succeeded effects run again.
@@ -385,6 +421,24 @@ function validate(scope: Construct, props: QueueConsumerProps, fifo: boolean): v
     .integerInRange('maxReceiveCount', props.maxReceiveCount, 1, 1_000)
     .integerInRange('maxConcurrency', props.maxConcurrency, 2, 1_000)
     .durationInRange('maxBatchingWindow', props.maxBatchingWindow, 0, 300);
+
+  const pollers = props.provisionedPollers;
+  if (pollers) {
+    validator
+      .integerInRange('provisionedPollers.minimumPollers', pollers.minimumPollers, 2, 200)
+      .integerInRange('provisionedPollers.maximumPollers', pollers.maximumPollers, 2, 10_000)
+      .check(
+        props.maxConcurrency !== undefined,
+        `maxConcurrency cannot be combined with provisionedPollers, got ${describeValue(props.maxConcurrency)}: ` +
+          "AWS refuses a maximum concurrency in provisioned mode; cap the function's reserved concurrency instead",
+      );
+    const minimum = pollers.minimumPollers ?? 2;
+    const maximum = pollers.maximumPollers ?? 200;
+    validator.check(
+      isResolvedNumber(minimum) && isResolvedNumber(maximum) && minimum > maximum,
+      `provisionedPollers.maximumPollers must be at least minimumPollers (${minimum}), got ${maximum}`,
+    );
+  }
 
   if (isResolvedDuration(props.visibilityTimeout) && isResolvedDuration(functionTimeout)) {
     validator.check(

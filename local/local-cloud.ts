@@ -158,6 +158,9 @@ export class LocalCloudNotAtRestError extends Error {
   }
 }
 
+/** The most pollers an SQS mapping runs locally, whatever it may scale to on AWS: two cores serve them all. */
+const LOCAL_SQS_POLLERS = 2;
+
 /** Lines kept per function for {@link LocalFunction.logs}. */
 const LOG_LINES_KEPT = 10_000;
 
@@ -723,6 +726,13 @@ function mappingPoller(
   if (local.type === 'AWS::SQS::Queue') {
     const queue = provisioned.stack.resources[sourceId].Properties ?? {};
     const maximumConcurrency = (props.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency;
+    // Provisioned mode: its maximum caps the pollers as MaximumConcurrency does on demand.
+    const provisionedMode = props.ProvisionedPollerConfig as
+      | { MinimumPollers?: number; MaximumPollers?: number }
+      | undefined;
+    const pollerLimit = provisionedMode
+      ? Number(provisionedMode.MaximumPollers ?? 200)
+      : Number(maximumConcurrency ?? 2);
     const config: SqsMappingConfig = {
       queueUrl: local.attributes.QueueUrl,
       queueArn: local.attributes.Arn,
@@ -733,9 +743,15 @@ function mappingPoller(
       visibilityTimeoutSeconds: Number(
         provisioned.queueAttributes.get(sourceId)?.VisibilityTimeout ?? queue.VisibilityTimeout ?? 30,
       ),
-      concurrency: Math.min(Number(maximumConcurrency ?? 2), fn.runtime.concurrency, 2),
+      concurrency: Math.min(pollerLimit, fn.runtime.concurrency, LOCAL_SQS_POLLERS),
       filter: FilterCriteria.fromTemplate(props.FilterCriteria, 'sqs'),
     };
+    if (provisionedMode) {
+      notice(
+        `${logicalId}: provisioned mode (${provisionedMode.MinimumPollers ?? 2} to ${provisionedMode.MaximumPollers ?? 200} ` +
+          `pollers) runs ${config.concurrency} poller(s) locally.`,
+      );
+    }
     return {
       logicalId,
       functionLabel: fn.runtime.config.label,

@@ -230,6 +230,22 @@ describe('QueueConsumer props', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { MaximumBatchingWindowInSeconds: 20 });
   });
 
+  test('GIVEN provisionedPollers THEN the mapping runs in provisioned mode, with the defaults AWS documents', () => {
+    const { template } = build({ provisionedPollers: { minimumPollers: 5 } });
+
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ProvisionedPollerConfig: { MinimumPollers: 5, MaximumPollers: 200 },
+      ScalingConfig: Match.absent(),
+    });
+  });
+
+  test('GIVEN no provisionedPollers THEN the mapping polls on demand', () => {
+    build().template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ProvisionedPollerConfig: Match.absent(),
+      MetricsConfig: { Metrics: ['EventCount'] },
+    });
+  });
+
   test('GIVEN a batching window THEN batchSize may be up to 10,000', () => {
     // GIVEN / WHEN
     const { template } = build({ maxBatchingWindow: Duration.seconds(1), batchSize: 10_000 });
@@ -642,6 +658,24 @@ describe('QueueConsumer validation', () => {
   test.each([1, 1_001])('fails when maxConcurrency is %d', (maxConcurrency) => {
     expect(attempt(() => ({ maxConcurrency }))).toThrow(
       `${prefix}maxConcurrency must be an integer from 2 to 1000, got ${maxConcurrency}`,
+    );
+  });
+
+  test.each([
+    [{ minimumPollers: 1 }, 'provisionedPollers.minimumPollers must be an integer from 2 to 200, got 1'],
+    [{ minimumPollers: 201 }, 'provisionedPollers.minimumPollers must be an integer from 2 to 200, got 201'],
+    [{ maximumPollers: 10_001 }, 'provisionedPollers.maximumPollers must be an integer from 2 to 10000, got 10001'],
+    [
+      { minimumPollers: 10, maximumPollers: 5 },
+      'provisionedPollers.maximumPollers must be at least minimumPollers (10), got 5',
+    ],
+  ])('fails when provisionedPollers is %j', (provisionedPollers, message) => {
+    expect(attempt(() => ({ provisionedPollers }))).toThrow(`${prefix}${message}`);
+  });
+
+  test('fails when provisionedPollers is combined with maxConcurrency, as AWS refuses it', () => {
+    expect(attempt(() => ({ provisionedPollers: { minimumPollers: 2 }, maxConcurrency: 5 }))).toThrow(
+      `${prefix}maxConcurrency cannot be combined with provisionedPollers, got 5: AWS refuses a maximum concurrency in provisioned mode; cap the function's reserved concurrency instead`,
     );
   });
 
