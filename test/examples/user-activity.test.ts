@@ -435,11 +435,12 @@ describe('the user-activity example, built from the packed kit', () => {
     expect(tests.stdout.replace(/\u001b\[[0-9;]*m/g, '')).toMatch(/Tests\s+3 passed/);
   });
 
-  test('runs on `npx eda-kit local --serve`: an event sent by a stock SDK client to the single endpoint is processed; Ctrl-C stops it all', async () => {
+  test('runs on `npx eda-kit local --serve` from the assembly `cdk synth` wrote: an event sent by a stock SDK client to the single endpoint is processed; Ctrl-C stops it all', async () => {
     const started = performance.now();
+    // From the cloud assembly of the `cdk synth` above (its own synth is what the example's tests just ran).
     const child = spawn(
       path.join(appDir, 'node_modules', '.bin', 'eda-kit'),
-      ['local', '--serve', '--port', '0', '--dashboard-port', '0'],
+      ['local', '--assembly', 'cdk.out', '--serve', '--port', '0', '--dashboard-port', '0'],
       {
         cwd: appDir,
         env: userEnvironment(),

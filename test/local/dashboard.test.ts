@@ -78,7 +78,7 @@ describe('the dashboard of the reference app, served locally and opened in chrom
     page = await browser.newPage({ viewport: { width: 1600, height: 6000 } });
     await page.goto(dashboard.url);
     // WHEN a small workload runs through it (no invalid events: the dead-letter queues stay empty)
-    await runWorkload(cloud, collector, { orders: 20, duplicates: 0, invalid: 0, seed: 5, settleSeconds: 10 });
+    await runWorkload(cloud, collector, { orders: 12, duplicates: 0, invalid: 0, seed: 5, settleSeconds: 10 });
   }, 120_000);
 
   afterAll(async () => {
