@@ -133,6 +133,8 @@ export async function runChaos(options: {
             say(`${(error as LocalCloudNotAtRestError).message}; recovering what is there.`);
           }
           let moved = 0;
+          // Batches a replay could not re-deliver this round (faults are still on): they wait in their queue.
+          let undelivered = 0;
           for (const [consumer, source] of QUEUE_SOURCES) {
             const deadLetterQueueUrl =
               cloud.function(consumer).runtime.config.environment[CONSUMER_ENVIRONMENT.deadLetterQueueUrl];
@@ -166,11 +168,13 @@ export async function runChaos(options: {
             });
             // Only what was re-delivered: an expired or failed batch is still in the queue, not moved.
             const delivered = result.batches - result.expired - result.failed;
+            undelivered += result.failed;
             moved += delivered;
             replayedBatches += delivered;
           }
           redriven += moved;
-          if (moved === 0) break;
+          // Done when nothing was moved and nothing is left that a later round could still re-deliver.
+          if (moved === 0 && undelivered === 0) break;
           say(
             `Recovery round ${recoveryRounds + 1}: ${moved} messages redriven or batches replayed; waiting for them...`,
           );
