@@ -11,7 +11,7 @@ import type { KinesisStreamBatchResponse, KinesisStreamRecord } from 'aws-lambda
 import type { FilterCriteria } from './filter-criteria';
 import type { FunctionRuntime } from './function-runtime';
 import { LOCAL_REGION } from './intrinsics';
-import type { PollerStats } from './sqs-poller';
+import { newPollerStats, type PollerStats } from './sqs-poller';
 
 /** A Kinesis event source mapping, as the template configures it. */
 export interface KinesisMappingConfig {
@@ -54,12 +54,7 @@ const LANE_BUFFER = 2_000;
  */
 export class KinesisPoller {
   public readonly stats: PollerStats & { discardedBatches: number; discardedRecords: number } = {
-    batches: 0,
-    records: 0,
-    failedRecords: 0,
-    succeededRecords: 0,
-    functionErrors: 0,
-    filteredOut: 0,
+    ...newPollerStats(),
     discardedBatches: 0,
     discardedRecords: 0,
   };

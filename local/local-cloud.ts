@@ -220,9 +220,10 @@ export class LocalCloud {
     };
 
     let assembly: AssemblyStack[];
+    let support: ReturnType<typeof checkSupport>;
     try {
       assembly = readAssembly(assemblyDir);
-      const support = checkSupport(assembly);
+      support = checkSupport(assembly);
       for (const message of support.notices) notice(message);
       if (support.unsupported.length > 0) {
         if (!options.allowUnsupported) throw unsupportedError(support.unsupported);
@@ -232,7 +233,7 @@ export class LocalCloud {
       await cleanUp(emulatorsStarting);
       throw error;
     }
-    const skipped = new Set(checkSupport(assembly).unsupported.map((thing) => `${thing.stackName}/${thing.logicalId}`));
+    const skipped = new Set(support.unsupported.map((thing) => `${thing.stackName}/${thing.logicalId}`));
 
     let emulators: Emulators;
     try {
@@ -491,28 +492,36 @@ export class LocalCloud {
         if (!mapping.poller.idle) busy.push(`mapping ${mapping.logicalId}: stream records not yet read or handled`);
       } else sourceQueues.add(mapping.poller.config.queueUrl);
     }
-    for (const stack of this.stacks) {
-      for (const [logicalId, local] of stack.resources) {
-        if (local.type !== 'AWS::SQS::Queue') continue;
-        const { Attributes = {} } = await this.clients.sqs.send(
+    // Every queue at once: this runs every 100 ms while a test waits.
+    const queues = this.stacks.flatMap((stack) =>
+      [...stack.resources]
+        .filter(([, local]) => local.type === 'AWS::SQS::Queue')
+        .map(([logicalId, local]) => ({ stack, logicalId, url: local.attributes.QueueUrl })),
+    );
+    const counts = await Promise.all(
+      queues.map(({ url }) =>
+        this.clients.sqs.send(
           new GetQueueAttributesCommand({
-            QueueUrl: local.attributes.QueueUrl,
+            QueueUrl: url,
             AttributeNames: [
               'ApproximateNumberOfMessages',
               'ApproximateNumberOfMessagesNotVisible',
               'ApproximateNumberOfMessagesDelayed',
             ],
           }),
+        ),
+      ),
+    );
+    for (const [index, { stack, logicalId, url }] of queues.entries()) {
+      const attributes = counts[index].Attributes ?? {};
+      const inFlight = Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+      const waiting =
+        Number(attributes.ApproximateNumberOfMessages ?? 0) +
+        Number(attributes.ApproximateNumberOfMessagesDelayed ?? 0);
+      if (inFlight > 0 || (sourceQueues.has(url) && waiting > 0)) {
+        busy.push(
+          `queue ${constructPath(logicalId, stack.stack.resources[logicalId])}: ${waiting} waiting, ${inFlight} in flight`,
         );
-        const inFlight = Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
-        const waiting =
-          Number(Attributes.ApproximateNumberOfMessages ?? 0) +
-          Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
-        if (inFlight > 0 || (sourceQueues.has(local.attributes.QueueUrl) && waiting > 0)) {
-          busy.push(
-            `queue ${constructPath(logicalId, stack.stack.resources[logicalId])}: ${waiting} waiting, ${inFlight} in flight`,
-          );
-        }
       }
     }
     return busy;

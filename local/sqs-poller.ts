@@ -39,6 +39,11 @@ export interface PollerStats {
   filteredOut: number;
 }
 
+/** A poller's counts before its first poll. */
+export function newPollerStats(): PollerStats {
+  return { batches: 0, records: 0, failedRecords: 0, succeededRecords: 0, functionErrors: 0, filteredOut: 0 };
+}
+
 /**
  * Polls a queue for a function with Lambda's SQS semantics: long polling, batch size and batching window, one
  * synchronous invocation per batch, deletion of what succeeded (all of it, or all but the reported
@@ -48,14 +53,7 @@ export interface PollerStats {
  * lock groups), so a group is processed in order.
  */
 export class SqsPoller {
-  public readonly stats: PollerStats = {
-    batches: 0,
-    records: 0,
-    failedRecords: 0,
-    succeededRecords: 0,
-    functionErrors: 0,
-    filteredOut: 0,
-  };
+  public readonly stats: PollerStats = newPollerStats();
   private running = false;
   private loops: Promise<void>[] = [];
   /** FIFO groups in flight or failed, with the time they may be received again. */
