@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `eda-kit local` runs the CDK app of the current folder on the local cloud. `eda-kit redrive` and `eda-kit replay`
+ * `eda-kit local` runs the CDK app of the current folder on the local cloud; `eda-kit cost` prices a million events
+ * through it. `eda-kit redrive` and `eda-kit replay`
  * operate deployed or local pipelines: against AWS with the usual credential chain; against a serving local cloud
  * (`eda-kit local --serve`, `npm start -- --serve`) with `--local`, where queues may also be named by their logical
  * ID (read from `.local/endpoints.json` in the current folder).
@@ -10,14 +11,16 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_DASHBOARD_PORT } from '../local/dashboard/dashboard-port';
 import { DEFAULT_EDGE_PORT } from '../local/edge-endpoint';
 import { port, wholeNumber } from '../ops/cli-args';
+import { costCommand } from '../ops/cost/command';
 import { type EmulatorEndpoints, emulatorClients } from '../ops/endpoint-clients';
 import { redrive } from '../ops/redrive';
-import { replay } from '../ops/replay';
+import { replay, replayFromBucket } from '../ops/replay';
 
 /** What a serving local cloud writes to `.local/endpoints.json`. */
 interface Served {
@@ -25,8 +28,10 @@ interface Served {
   resources: Record<string, Record<string, { ref: string; attributes: Record<string, string> }>>;
 }
 
-function clients(local: boolean): { sqs: SQSClient; kinesis: KinesisClient; served?: Served } {
-  if (!local) return { sqs: new SQSClient({}), kinesis: new KinesisClient({}) };
+function clients(local: boolean): { sqs: SQSClient; kinesis: KinesisClient; s3(): S3Client; served?: Served } {
+  // The S3 client is loaded only by a replay from a bucket.
+  const awsS3 = () => new (require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3')).S3Client({});
+  if (!local) return { sqs: new SQSClient({}), kinesis: new KinesisClient({}), s3: awsS3 };
   // The project the operator stands in, not this file's folder (which is inside node_modules once installed).
   const file = path.resolve(process.cwd(), '.local', 'endpoints.json');
   let served: Served;
@@ -37,8 +42,18 @@ function clients(local: boolean): { sqs: SQSClient; kinesis: KinesisClient; serv
       `--local needs a running local cloud: no ${file} (start one with eda-kit local --serve)`,
     );
   }
-  const { sqs, kinesis } = emulatorClients(served.endpoints);
-  return { sqs, kinesis, served };
+  const emulated = emulatorClients(served.endpoints);
+  return { sqs: emulated.sqs, kinesis: emulated.kinesis, s3: () => emulated.s3, served };
+}
+
+/** A bucket name as given, or (locally) the name of the bucket with that logical ID. */
+function bucketName(value: string, served?: Served): string {
+  if (!served) return value;
+  for (const stack of Object.values(served.resources)) {
+    const resource = stack[value];
+    if (resource?.attributes.Arn?.startsWith('arn:aws:s3:::')) return resource.ref;
+  }
+  return value;
 }
 
 /** A queue URL as given, or (locally) the URL of the queue with that logical ID. */
@@ -123,20 +138,38 @@ program
 
 program
   .command('replay')
-  .description('re-publish the records a Kinesis consumer gave up on, read back from the stream')
-  .requiredOption('--failure-queue <queue>', "the consumer's failure queue (URL, or logical ID with --local)")
+  .description(
+    're-publish the records a Kinesis consumer gave up on: read back from the stream (--failure-queue), or kept ' +
+      'whole in its failure bucket (--failure-bucket), which works after the stream has dropped them',
+  )
+  .option('--failure-queue <queue>', "the consumer's failure queue (URL, or logical ID with --local)")
+  .option('--failure-bucket <bucket>', "the consumer's failure bucket (name, or logical ID with --local)")
+  .option('--prefix <prefix>', "with --failure-bucket: only the objects under it, such as 'aws/lambda/<mapping ID>/'")
   .option('--dry-run', 'count batches and records; publish nothing', false)
   .option('--max-batches <n>', 'replay at most n failed batches', wholeNumber)
   .option('--local', 'use the serving local cloud of this folder (eda-kit local --serve)', false)
   .action(async (options) => {
-    const { sqs, kinesis, served } = clients(options.local);
-    const result = await replay(sqs, kinesis, {
-      failureQueueUrl: queueUrl(options.failureQueue, served),
-      dryRun: options.dryRun,
-      maxBatches: options.maxBatches,
-    });
+    if (Boolean(options.failureQueue) === Boolean(options.failureBucket))
+      throw new InvalidArgumentError('replay needs one of --failure-queue <queue> and --failure-bucket <bucket>');
+    if (options.prefix !== undefined && !options.failureBucket)
+      throw new InvalidArgumentError('--prefix goes with --failure-bucket');
+    const { sqs, kinesis, s3, served } = clients(options.local);
+    const result = options.failureBucket
+      ? await replayFromBucket(s3(), kinesis, {
+          bucketName: bucketName(options.failureBucket, served),
+          prefix: options.prefix,
+          dryRun: options.dryRun,
+          maxBatches: options.maxBatches,
+        })
+      : await replay(sqs, kinesis, {
+          failureQueueUrl: queueUrl(options.failureQueue, served),
+          dryRun: options.dryRun,
+          maxBatches: options.maxBatches,
+        });
     console.log(JSON.stringify(result, null, 2));
   });
+
+program.addCommand(costCommand());
 
 program.parseAsync(process.argv).catch((error) => {
   console.error(error instanceof Error ? error.message : String(error));

@@ -92,3 +92,9 @@ export function eventTypeKeyPrefix(keyPrefix: string, eventType: string): string
 export function deadLetterMarkKey(keyPrefix: string, recordDigest: string): string {
   return `${keyPrefix}dead-letter#${recordDigest}`;
 }
+
+/**
+ * The `FilterId` of the request metrics a stream consumer's own failure bucket publishes (`AWS/S3` `PutRequests`:
+ * failed batches written), which the alarm reads and the local dashboard emulates.
+ */
+export const FAILURE_BUCKET_METRICS_FILTER = 'FailedBatches';

@@ -36,7 +36,9 @@ export {
   EVENT_SOURCE_MAPPING_DIMENSION,
   type EventSourceMappingMetrics,
   eventSourceMappingMetrics,
+  type FailureBucketMetrics,
   type FunctionMetrics,
+  failureBucketMetrics,
   functionMetrics,
   type QueueMetrics,
   queueMetrics,
@@ -49,6 +51,7 @@ export {
 } from './monitoring/metric-factory';
 export { PipelineMonitoring, type PipelineMonitoringProps } from './monitoring/pipeline-monitoring';
 export type { BundlingOptions } from './private/esbuild-code';
+export { FAILURE_BUCKET_METRICS_ID } from './private/failure-bucket';
 export {
   DEAD_LETTER_RETENTION,
   type DeadLetterQueuePassThroughProps,

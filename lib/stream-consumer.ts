@@ -3,6 +3,7 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ConsumerFunction, type ConsumerFunctionProps } from './consumer-function';
@@ -15,6 +16,7 @@ import {
 } from './monitoring/metric-factory';
 import { bindConsumer } from './private/consumer-binding';
 import { EVENT_COUNT_METRICS, hasEventCountMetrics } from './private/event-source-metrics';
+import { newFailureBucket, S3FailureDestination } from './private/failure-bucket';
 import { DEAD_LETTER_RETENTION, type DeadLetterQueuePassThroughProps } from './queue-consumer';
 import { describeValue, isResolvedDuration, PropsValidator } from './validation';
 
@@ -88,7 +90,8 @@ export interface StreamConsumerProps {
   readonly encryptionKey?: kms.IKey;
 
   /**
-   * What happens to the new stream when it leaves the stack.
+   * What happens to the new stream, and to the consumers' own failure buckets, when they leave the stack. A
+   * bucket that still holds failed batches is not deleted by CloudFormation: replay or empty it first.
    *
    * @default RemovalPolicy.RETAIN
    */
@@ -209,6 +212,27 @@ export interface StreamConsumerOptions {
   readonly eventSourceProps?: KinesisEventSourcePassThroughProps;
 
   /**
+   * Keep each batch the event source mapping gives up on whole, in S3: Lambda writes the invocation record with
+   * the batch's records, data included, so `eda-kit replay --failure-bucket` can publish them again after the
+   * stream has dropped them. `true`: a bucket of the consumer's own (encrypted with the stream's key when it has
+   * one, else SSE-S3; TLS only; no public access; batches expire after `failureBucketRetention`; request metrics
+   * for the alarm). A bucket: that one, given `s3:PutObject` and `s3:ListBucket` for the function's role.
+   *
+   * The failure queue stays either way: the runtime kit still sends it the records it can never process.
+   *
+   * @default false - the failure queue receives the batch's location (shard, sequence range), not its data
+   */
+  readonly failureBucket?: boolean | s3.IBucket;
+
+  /**
+   * How long the consumer's own failure bucket keeps a failed batch. Valid range: 1 to 3,650 days, in whole days.
+   * Only with `failureBucket: true`.
+   *
+   * @default Duration.days(90)
+   */
+  readonly failureBucketRetention?: Duration;
+
+  /**
    * More options of the new failure queue, passed through to `sqs.Queue`. It is encrypted with the stream's
    * customer managed key when the stream has one (the queue receives whole records), else with SSE-SQS.
    *
@@ -230,6 +254,13 @@ export interface StreamConsumerBinding {
    * queue where the runtime kit sends records it can never process (full record and reason).
    */
   readonly failureQueue: sqs.Queue;
+  /**
+   * The bucket where the event source mapping writes whole failed batches, when `failureBucket` is set; the
+   * failure queue then receives only the runtime's dead letters.
+   */
+  readonly failureBucket?: s3.IBucket;
+  /** Whether `failureBucket` is the consumer's own, with the request metrics its alarm reads. */
+  readonly ownsFailureBucket: boolean;
   /** The event source mapping's configuration. */
   readonly eventSource: sources.KinesisEventSource | sources.KinesisConsumerEventSource;
   /** The registered enhanced fan-out consumer, when `enhancedFanOut` is on. */
@@ -262,12 +293,15 @@ export class StreamConsumer extends Construct {
   public readonly idempotencyTable: IIdempotencyTable;
   /** The stream's retention, when known at synth time. */
   private readonly retentionPeriod?: Duration;
+  /** What happens to the stream and the consumers' own failure buckets when they leave the stack. */
+  private readonly removalPolicy: RemovalPolicy;
   private readonly bindings: StreamConsumerBinding[] = [];
   private readonly consumerListeners: ((binding: StreamConsumerBinding) => void)[] = [];
 
   constructor(scope: Construct, id: string, props: StreamConsumerProps = {}) {
     super(scope, id);
     validateStream(this, props);
+    this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     if (props.existingStream) {
       this.stream = props.existingStream;
@@ -279,7 +313,7 @@ export class StreamConsumer extends Construct {
         streamMode: props.shardCount === undefined ? kinesis.StreamMode.ON_DEMAND : kinesis.StreamMode.PROVISIONED,
         shardCount: props.shardCount,
         retentionPeriod: this.retentionPeriod,
-        removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+        removalPolicy: this.removalPolicy,
         ...props.streamProps,
         encryption: props.encryptionKey ? kinesis.StreamEncryption.KMS : kinesis.StreamEncryption.MANAGED,
         encryptionKey: props.encryptionKey,
@@ -340,6 +374,16 @@ export class StreamConsumer extends Construct {
       enforceSSL: true,
     });
 
+    const ownsFailureBucket = options.failureBucket === true;
+    const failureBucket =
+      options.failureBucket === true
+        ? newFailureBucket(scope, 'FailureBucket', {
+            retention: options.failureBucketRetention ?? Duration.days(90),
+            encryptionKey: streamKey,
+            removalPolicy: this.removalPolicy,
+          })
+        : options.failureBucket || undefined;
+
     const eventSourceProps: sources.KinesisEventSourceProps = {
       startingPosition: options.startingPosition ?? lambda.StartingPosition.TRIM_HORIZON,
       batchSize: options.batchSize ?? 100,
@@ -353,7 +397,7 @@ export class StreamConsumer extends Construct {
       ...options.eventSourceProps,
       // Always on: the runtime kit reports the first failed sequence number so the retry starts there.
       reportBatchItemFailures: true,
-      onFailure: new sources.SqsDlq(failureQueue),
+      onFailure: failureBucket ? new S3FailureDestination(failureBucket) : new sources.SqsDlq(failureQueue),
     };
     let streamConsumer: kinesis.StreamConsumer | undefined;
     let eventSource: sources.KinesisEventSource | sources.KinesisConsumerEventSource;
@@ -372,9 +416,10 @@ export class StreamConsumer extends Construct {
     Validations.of(failureQueue).acknowledge(
       {
         id: 'AwsSolutions-SQS3',
-        reason:
-          'This is a dead-letter queue: the on-failure destination of the Kinesis event source mapping, ' +
-          'and where the runtime sends records it can never process.',
+        reason: failureBucket
+          ? 'This is a dead-letter queue: where the runtime sends records it can never process.'
+          : 'This is a dead-letter queue: the on-failure destination of the Kinesis event source mapping, ' +
+            'and where the runtime sends records it can never process.',
       },
       {
         id: 'Serverless-SQSRedrivePolicy',
@@ -387,7 +432,8 @@ export class StreamConsumer extends Construct {
       id: 'Serverless-LambdaDLQ',
       reason:
         'The Kinesis event source invokes the function synchronously; records it gives up on go to the event ' +
-        "source mapping's on-failure destination (the failureQueue). An async-invocation DLQ would never receive anything.",
+        "source mapping's on-failure destination (the failure queue or bucket). An async-invocation DLQ would never " +
+        'receive anything.',
     });
 
     const binding: StreamConsumerBinding = {
@@ -395,6 +441,8 @@ export class StreamConsumer extends Construct {
       consumerFunction,
       function: fn,
       failureQueue,
+      failureBucket,
+      ownsFailureBucket,
       eventSource,
       streamConsumer,
       idempotencyKeyPrefix,
@@ -424,6 +472,18 @@ export class StreamConsumer extends Construct {
       .durationInRange('maxRecordAge', options.maxRecordAge, 60, 7 * 86_400)
       .integerInRange('parallelizationFactor', options.parallelizationFactor, 1, 10)
       .durationInRange('tumblingWindow', options.tumblingWindow, 0, 900)
+      .durationInRange('failureBucketRetention', options.failureBucketRetention, 86_400, 3_650 * 86_400)
+      .check(
+        isResolvedDuration(options.failureBucketRetention) &&
+          options.failureBucketRetention.toSeconds() >= 86_400 &&
+          options.failureBucketRetention.toSeconds() <= 3_650 * 86_400 &&
+          options.failureBucketRetention.toSeconds() % 86_400 !== 0,
+        `failureBucketRetention must be whole days (an S3 lifecycle rule counts days), got ${options.failureBucketRetention?.toHumanString()}`,
+      )
+      .check(
+        options.failureBucketRetention !== undefined && options.failureBucket !== true,
+        `failureBucketRetention needs failureBucket: true, got failureBucket ${describeValue(options.failureBucket)}: a bucket of your own keeps its own lifecycle rules`,
+      )
       .check(
         options.startingPosition === lambda.StartingPosition.AT_TIMESTAMP,
         'startingPosition must be TRIM_HORIZON or LATEST, got AT_TIMESTAMP: a consumer of this kit starts at a position, not a time',
@@ -431,7 +491,9 @@ export class StreamConsumer extends Construct {
     validator.throwIfInvalid(this, `StreamConsumer consumer '${name}'`);
 
     const maxRecordAge = options.maxRecordAge ?? Duration.hours(6);
+    // With a failure bucket the records are kept whole: a replay does not need the stream to still hold them.
     if (
+      !options.failureBucket &&
       isResolvedDuration(this.retentionPeriod) &&
       isResolvedDuration(maxRecordAge) &&
       maxRecordAge.toSeconds() >= this.retentionPeriod.toSeconds()

@@ -82,6 +82,7 @@ const SIGNING_NAMES: Readonly<Record<string, keyof EmulatorEndpoints>> = {
   sqs: 'sqs',
   kinesis: 'kinesis',
   dynamodb: 'dynamodb',
+  s3: 's3',
 };
 /** Connection-level headers that HTTP/2 forbids in a response. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
@@ -171,6 +172,17 @@ function invokeFunction(
 }
 
 /**
+ * An S3 request's path in path style: a client that addresses the bucket by host (`<bucket>.localhost:4566`, as
+ * the SDK does for an endpoint named `localhost`) has it moved into the path, since the emulator is reached at its
+ * own address.
+ */
+function pathStyle(path: string, headers: IncomingHttpHeaders | Http2Headers): string {
+  const host = String(headers.host ?? headers[':authority'] ?? '').replace(/:\d+$/, '');
+  const bucket = /^(.+)\.localhost$/.exec(host)?.[1];
+  return bucket ? `/${bucket}${path}` : path;
+}
+
+/**
  * Which emulator a request is for: by the service its signature names, else by its `X-Amz-Target`. Both are set
  * by every AWS SDK and the AWS CLI; nothing else is read, so the body streams through untouched.
  */
@@ -193,7 +205,7 @@ export async function startEdgeEndpoint(
   endpoints: EmulatorEndpoints,
   options: EdgeEndpointOptions = {},
 ): Promise<EdgeEndpoint> {
-  const requests = { sqs: 0, kinesis: 0, dynamodb: 0, lambda: 0, unknown: 0 };
+  const requests = { sqs: 0, kinesis: 0, dynamodb: 0, s3: 0, lambda: 0, unknown: 0 };
   let edgeUrl = '';
 
   /** Forwards one request to its emulator over HTTP/1.1 and hands back status, headers and body. */
@@ -211,10 +223,12 @@ export async function startEdgeEndpoint(
       return undefined;
     }
     const service = serviceOf(headers);
-    if (!service) {
+    const target = service && endpoints[service];
+    if (!service || !target) {
       requests.unknown++;
       body.resume();
-      const message = `the request names no service this endpoint serves (sqs, kinesis, dynamodb${options.invoke ? ', lambda Invoke' : ''})`;
+      const served = `sqs, kinesis, dynamodb${endpoints.s3 ? ', s3' : ''}${options.invoke ? ', lambda Invoke' : ''}`;
+      const message = `the request names no service this endpoint serves (${served})`;
       answer(
         400,
         { 'content-type': 'application/json' },
@@ -223,12 +237,18 @@ export async function startEdgeEndpoint(
       return undefined;
     }
     requests[service]++;
-    const upstream = new URL(endpoints[service]);
+    const upstream = new URL(target);
     const forwarded = Object.fromEntries(
       Object.entries(headers).filter(([name]) => !name.startsWith(':') && !HOP_BY_HOP.has(name)),
     );
     const proxied = request(
-      { host: upstream.hostname, port: upstream.port, method, path, headers: { ...forwarded, host: upstream.host } },
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method,
+        path: service === 's3' ? pathStyle(path, headers) : path,
+        headers: { ...forwarded, host: upstream.host },
+      },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -6,6 +6,7 @@ import {
   type KinesisClient,
   type _Record as KinesisRecord,
 } from '@aws-sdk/client-kinesis';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisStreamBatchResponse, KinesisStreamRecord } from 'aws-lambda';
 import type { FilterCriteria } from './filter-criteria';
@@ -29,6 +30,11 @@ export interface KinesisMappingConfig {
   readonly parallelizationFactor: number;
   /** The on-failure destination queue, if any. */
   readonly onFailureQueueUrl?: string;
+  /**
+   * The on-failure destination bucket, if any, and the mapping's ID, which the object keys start with. Lambda
+   * writes the whole invocation record there, the batch's records included.
+   */
+  readonly onFailureBucket?: { readonly bucketName: string; readonly mappingId: string };
   /** The mapping's `FilterCriteria`: a record whose data passes none is skipped, as on AWS. */
   readonly filter?: FilterCriteria;
   /**
@@ -50,7 +56,8 @@ const LANE_BUFFER = 2_000;
  * batch at a time and moves on only when it succeeds: with `ReportBatchItemFailures` it retries from the lowest
  * failed sequence number; on a function error it bisects the batch (if configured) to isolate a poison record.
  * A batch that fails `MaximumRetryAttempts` times, or records older than `MaximumRecordAgeInSeconds`, are
- * skipped and described in an AWS-shaped message to the on-failure destination (without their data).
+ * skipped and described in an AWS-shaped message to the on-failure destination: a queue gets the batch's location
+ * only, a bucket the whole invocation record, data included.
  */
 export class KinesisPoller {
   public readonly stats: PollerStats & { discardedBatches: number; discardedRecords: number } = {
@@ -77,6 +84,8 @@ export class KinesisPoller {
     public readonly config: KinesisMappingConfig,
     private readonly runtime: FunctionRuntime,
     private readonly onError: (error: Error) => void,
+    /** Needed only with an on-failure bucket. */
+    private readonly s3?: S3Client,
   ) {}
 
   public async start(): Promise<void> {
@@ -336,7 +345,7 @@ export class KinesisPoller {
     }
   }
 
-  /** Sends AWS's on-failure record for `batch` (metadata only) and moves past it. */
+  /** Sends AWS's on-failure record for `batch` (to a queue: its location; to a bucket: all of it) and moves on. */
   private async discard(
     shardId: string,
     batch: KinesisRecord[],
@@ -345,7 +354,8 @@ export class KinesisPoller {
   ): Promise<void> {
     this.stats.discardedBatches++;
     this.stats.discardedRecords += batch.length;
-    if (!this.config.onFailureQueueUrl) return;
+    const bucket = this.config.onFailureBucket;
+    if (!this.config.onFailureQueueUrl && !bucket) return;
     const first = batch[0];
     const last = batch[batch.length - 1];
     const message = {
@@ -368,13 +378,31 @@ export class KinesisPoller {
         streamArn: this.config.streamArn,
       },
     };
-    // The record is the only trace of the skipped batch: keep trying until the queue takes it, as the lane does
-    // not move on before. (Stopping the local cloud is the one way out.)
+    const failedAt = new Date(message.timestamp);
+    const send = bucket
+      ? async () => {
+          const { PutObjectCommand } = require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+          await (this.s3 as S3Client).send(
+            new PutObjectCommand({
+              Bucket: bucket.bucketName,
+              Key: failureObjectKey(bucket.mappingId, shardId, failedAt),
+              Body: JSON.stringify({
+                ...message,
+                payload: { Records: batch.map((record) => this.toRecord(shardId, record)) },
+              }),
+              ContentType: 'application/json',
+            }),
+          );
+        }
+      : () =>
+          this.sqs.send(
+            new SendMessageCommand({ QueueUrl: this.config.onFailureQueueUrl, MessageBody: JSON.stringify(message) }),
+          );
+    // The record is the only trace of the skipped batch: keep trying until the destination takes it, as the lane
+    // does not move on before. (Stopping the local cloud is the one way out.)
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.sqs.send(
-          new SendMessageCommand({ QueueUrl: this.config.onFailureQueueUrl, MessageBody: JSON.stringify(message) }),
-        );
+        await send();
         return;
       } catch (error) {
         this.onError(error as Error);
@@ -411,6 +439,17 @@ class Lane {
   public readonly batches: KinesisRecord[][] = [];
   /** The open tumbling window, with the state its last invocation returned. */
   public window?: { readonly startMs: number; readonly endMs: number; state: Record<string, unknown> };
+}
+
+/**
+ * The key Lambda gives a failed batch's object in an on-failure bucket:
+ * `aws/lambda/<mapping ID>/<shard ID>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<random UUID>`, in UTC.
+ */
+export function failureObjectKey(mappingId: string, shardId: string, failedAt: Date): string {
+  const iso = failedAt.toISOString();
+  const day = iso.slice(0, 10);
+  const time = iso.slice(11, 19).replaceAll(':', '.');
+  return `aws/lambda/${mappingId}/${shardId}/${day.replaceAll('-', '/')}/${day}T${time}-${randomUUID()}`;
 }
 
 function laneOf(partitionKey: string, lanes: number): number {

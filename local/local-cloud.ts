@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { CONSUMER_ENVIRONMENT, IDEMPOTENCY_TABLE_LAYOUT } from '../contract';
 import { type EmulatorEndpoints, emulatorClients, LOCAL_CREDENTIALS } from '../ops/endpoint-clients';
@@ -18,6 +19,7 @@ import { createImportedTable, type ProvisionedStack, provisionStack } from './pr
 import { checkSupport, unsupportedError } from './resource-support';
 import {
   type FunctionLogLine,
+  LocalBucket,
   LocalFunction,
   LocalQueue,
   type LocalResourceIdentity,
@@ -25,6 +27,7 @@ import {
   LocalTable,
   type ResourceClients,
 } from './resources';
+import { startS3Emulator } from './s3-emulator';
 import { type SqsMappingConfig, SqsPoller } from './sqs-poller';
 import { synthesize } from './synth';
 
@@ -34,6 +37,8 @@ export interface PollerClients {
   readonly sqs: ResourceClients['sqs'];
   /** The client of the Kinesis mappings (and of their failure queues' SQS calls, through `sqs`). */
   readonly kinesis: ResourceClients['kinesis'];
+  /** The client of the Kinesis mappings' on-failure buckets, for an app with a bucket. */
+  readonly s3?: ResourceClients['s3'];
 }
 
 /**
@@ -235,9 +240,31 @@ export class LocalCloud {
     }
     const skipped = new Set(support.unsupported.map((thing) => `${thing.stackName}/${thing.logicalId}`));
 
+    const needsS3 = assembly.some((stack) =>
+      Object.entries(stack.resources).some(
+        ([logicalId, resource]) =>
+          resource.Type === 'AWS::S3::Bucket' && !skipped.has(`${stack.stackName}/${logicalId}`),
+      ),
+    );
     let emulators: Emulators;
     try {
-      emulators = await (emulatorsStarting ?? spawnEmulators({ dataDir: options.dataDir }));
+      const [started, s3] = await Promise.allSettled([
+        emulatorsStarting ?? spawnEmulators({ dataDir: options.dataDir }),
+        needsS3 ? startS3Emulator(options.dataDir) : undefined,
+      ]);
+      if (started.status === 'rejected' || s3.status === 'rejected') {
+        if (started.status === 'fulfilled') await started.value.stop().catch(() => undefined);
+        if (s3.status === 'fulfilled') await s3.value?.stop().catch(() => undefined);
+        throw started.status === 'rejected' ? started.reason : (s3 as PromiseRejectedResult).reason;
+      }
+      const bucketEmulator = s3.value;
+      emulators = bucketEmulator
+        ? {
+            endpoints: { ...started.value.endpoints, s3: bucketEmulator.endpoint },
+            pids: started.value.pids,
+            stop: async () => void (await Promise.all([started.value.stop(), bucketEmulator.stop()])),
+          }
+        : started.value;
     } catch (error) {
       await cleanUp();
       throw error;
@@ -267,7 +294,12 @@ export class LocalCloud {
       }
       const served: EmulatorEndpoints =
         edge && options.routeThroughEdge
-          ? { dynamodb: edge.url, sqs: edge.url, kinesis: edge.url }
+          ? {
+              dynamodb: edge.url,
+              sqs: edge.url,
+              kinesis: edge.url,
+              ...(emulators.endpoints.s3 && { s3: edge.url }),
+            }
           : emulators.endpoints;
       const clients = emulatorClients(served);
       const configureQueue = (queue: { logicalId: string; attributes: Readonly<Record<string, string>> }) =>
@@ -308,7 +340,12 @@ export class LocalCloud {
       await Promise.all(functions.map((fn) => fn.runtime.warm()));
 
       const onPollerError = options.onPollerError ?? (() => {});
-      const pollerClients = emulatorClients(served);
+      const fresh = emulatorClients(served);
+      const pollerClients: PollerClients = {
+        sqs: fresh.sqs,
+        kinesis: fresh.kinesis,
+        s3: served.s3 ? fresh.s3 : undefined,
+      };
       for (const plugin of plugins) plugin.configurePollerClients?.(pollerClients);
       for (const provisioned of stacks) {
         for (const [logicalId, resource] of Object.entries(provisioned.stack.resources)) {
@@ -342,6 +379,12 @@ export class LocalCloud {
       await cleanUp();
       throw error;
     }
+  }
+
+  /** The bucket at construct path `ref` (`Events/audit/FailureBucket`, with or without the stack's name) or with logical ID `ref`. */
+  public bucket(ref: string): LocalBucket {
+    const { provisioned, logicalId, local } = this.find('AWS::S3::Bucket', 'bucket', ref);
+    return new LocalBucket(identityOf(provisioned, logicalId), local.ref, this.clients.s3 as S3Client);
   }
 
   /** The queue at construct path `ref` (`Orders/Queue`, with or without the stack's name) or with logical ID `ref`. */
@@ -787,10 +830,13 @@ function mappingPoller(
   const onFailure = (props.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)?.OnFailure
     ?.Destination;
   const onFailureArn = onFailure ? resolver.resolveString(onFailure, `${logicalId} on-failure destination`) : undefined;
-  const onFailureQueue = onFailureArn
+  const onFailureTarget = onFailureArn
     ? [...resources.values()].find((candidate) => candidate.attributes.Arn === onFailureArn)
     : undefined;
-  if (onFailureArn && !onFailureQueue) notice(`${logicalId}: only SQS on-failure destinations are emulated.`);
+  const onFailureQueue = onFailureTarget?.type === 'AWS::SQS::Queue' ? onFailureTarget : undefined;
+  const onFailureBucket = onFailureTarget?.type === 'AWS::S3::Bucket' ? onFailureTarget : undefined;
+  if (onFailureArn && !onFailureQueue && !onFailureBucket)
+    notice(`${logicalId}: only SQS and S3 on-failure destinations of the app are emulated.`);
   if (props.TumblingWindowInSeconds && Number(props.ParallelizationFactor ?? 1) > 1) {
     notice(`${logicalId}: tumbling window state is kept per parallelization lane locally, not per shard.`);
   }
@@ -808,6 +854,10 @@ function mappingPoller(
     maximumRecordAgeSeconds: Number(props.MaximumRecordAgeInSeconds ?? -1),
     parallelizationFactor: Number(props.ParallelizationFactor ?? 1),
     onFailureQueueUrl: onFailureQueue?.attributes.QueueUrl,
+    onFailureBucket: onFailureBucket && {
+      bucketName: onFailureBucket.ref,
+      mappingId: (resources.get(logicalId) as LocalResource).ref,
+    },
     filter: FilterCriteria.fromTemplate(props.FilterCriteria, 'kinesis'),
     tumblingWindowSeconds: Number(props.TumblingWindowInSeconds ?? 0),
     functionArn: fn.runtime.config.environment.FUNCTION_ARN,
@@ -816,7 +866,14 @@ function mappingPoller(
     logicalId,
     functionLabel: fn.runtime.config.label,
     sourceLogicalId: streamId,
-    poller: new KinesisPoller(clients.kinesis, clients.sqs, config, fn.runtime, onError),
+    poller: new KinesisPoller(
+      clients.kinesis,
+      clients.sqs,
+      config,
+      fn.runtime,
+      onError,
+      onFailureBucket ? clients.s3 : undefined,
+    ),
   };
 }
 

@@ -1,5 +1,6 @@
 import { CreateTableCommand, type DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { CreateStreamCommand, type KinesisClient, waitUntilStreamExists } from '@aws-sdk/client-kinesis';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { AssemblyStack, TemplateResource } from './assembly';
 import { IntrinsicResolver, LOCAL_ACCOUNT, LOCAL_REGION, type LocalResource } from './intrinsics';
@@ -12,6 +13,8 @@ export interface ProvisioningClients {
   readonly sqs: SQSClient;
   readonly kinesis: KinesisClient;
   readonly dynamodb: DynamoDBClient;
+  /** Needed only by an app with a bucket. */
+  readonly s3?: S3Client;
 }
 
 /**
@@ -91,7 +94,7 @@ export async function provisionStack(
   }
   // Everything the local cloud does not create still gets a name, so a function's environment that refers to it
   // (a topic's ARN, a parameter's name) resolves: to a placeholder that names it, since it does not exist here.
-  const created = new Set(['AWS::DynamoDB::Table', 'AWS::Kinesis::Stream', 'AWS::SQS::Queue']);
+  const created = new Set(['AWS::DynamoDB::Table', 'AWS::Kinesis::Stream', 'AWS::SQS::Queue', 'AWS::S3::Bucket']);
   for (const [logicalId, resource] of entries) {
     if (resources.has(logicalId) || created.has(resource.Type)) continue;
     resources.set(logicalId, placeholderResource(resource.Type, `${prefix}-${logicalId}`));
@@ -123,6 +126,25 @@ export async function provisionStack(
         attributes: { Arn: arn('kinesis', `stream/${name}`) },
       });
     }
+  }
+
+  for (const [logicalId, resource] of entries) {
+    if (resource.Type !== 'AWS::S3::Bucket') continue;
+    const name = bucketName(prefix, logicalId, resource);
+    if (!clients.s3) throw new Error(`${logicalId}: the app has a bucket, and the local cloud started no S3 emulator`);
+    const { CreateBucketCommand } = require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+    await ignoreExisting(clients.s3.send(new CreateBucketCommand({ Bucket: name })));
+    const lifecycle = (resource.Properties?.LifecycleConfiguration as { Rules?: unknown[] } | undefined)?.Rules;
+    if (lifecycle?.length) notice(`${logicalId}: lifecycle rules are not emulated; objects stay until deleted.`);
+    resources.set(logicalId, {
+      type: resource.Type,
+      ref: name,
+      attributes: {
+        Arn: `arn:aws:s3:::${name}`,
+        DomainName: `${name}.s3.amazonaws.com`,
+        RegionalDomainName: `${name}.s3.${LOCAL_REGION}.amazonaws.com`,
+      },
+    });
   }
 
   // Queues: those without a redrive policy first, so every dead-letter target exists when it is named.
@@ -214,11 +236,22 @@ async function createTable(client: DynamoDBClient, tableName: string, resource: 
   await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 0.05, maxDelay: 0.2 }, { TableName: tableName });
 }
 
-/** With a data folder, tables and streams survive a restart: creating them again is not an error. */
+/** With a data folder, tables, streams and buckets survive a restart: creating them again is not an error. */
 async function ignoreExisting(create: Promise<unknown>): Promise<void> {
   try {
     await create;
   } catch (error) {
-    if ((error as Error).name !== 'ResourceInUseException') throw error;
+    const name = (error as Error).name;
+    if (name !== 'ResourceInUseException' && name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists')
+      throw error;
   }
+}
+
+/** The bucket's own name when the template gives a plain one, else a valid S3 name made of the stack's and its ID. */
+function bucketName(prefix: string, logicalId: string, resource: TemplateResource): string {
+  const given = resource.Properties?.BucketName;
+  if (typeof given === 'string') return given;
+  const name = `${prefix}-${logicalId}`.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  // At most 63 characters; the end of a logical ID is its hash, which tells two long names apart.
+  return name.length <= 63 ? name : `${name.slice(0, 54)}-${name.slice(-8)}`;
 }

@@ -1,11 +1,15 @@
 import { type AssemblyStack, constructPath, referencedLogicalId, type TemplateResource } from './assembly';
 import { LocalCloudInputError } from './input-error';
 
-/** What the local cloud runs: queues, streams, tables, Node.js functions and their SQS and Kinesis mappings. */
+/**
+ * What the local cloud runs: queues, streams, tables, buckets (as failure destinations and for scripts), Node.js
+ * functions and their SQS and Kinesis mappings.
+ */
 const RUN_LOCALLY = new Set([
   'AWS::SQS::Queue',
   'AWS::Kinesis::Stream',
   'AWS::DynamoDB::Table',
+  'AWS::S3::Bucket',
   'AWS::Lambda::Function',
   'AWS::Lambda::EventSourceMapping',
 ]);
@@ -23,6 +27,7 @@ const INERT_LOCALLY: Readonly<Record<string, string | undefined>> = {
   'AWS::KMS::Alias': undefined,
   'AWS::SQS::QueuePolicy': undefined,
   'AWS::SQS::QueueInlinePolicy': undefined,
+  'AWS::S3::BucketPolicy': undefined,
   'AWS::Lambda::Permission': undefined,
   'AWS::Logs::LogGroup': undefined,
   'AWS::CloudWatch::Alarm': 'alarms are evaluated only on the dashboard of --serve, and their actions do nothing',
@@ -113,6 +118,6 @@ export function unsupportedError(unsupported: readonly UnsupportedResource[]): L
   const more = unsupported.length > 1 ? ` (and ${unsupported.length - 1} more)` : '';
   return new LocalCloudInputError(
     `${first.path} (${first.type}): ${first.why}${more}. The local cloud runs SQS queues, Kinesis streams, DynamoDB ` +
-      'tables and Node.js functions with their event source mappings; --allow-unsupported starts without the rest',
+      'tables, S3 buckets and Node.js functions with their event source mappings; --allow-unsupported starts without the rest',
   );
 }

@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   ChangeMessageVisibilityBatchCommand,
   type Message,
@@ -28,6 +29,8 @@ export interface ResourceClients {
   readonly sqs: SQSClient;
   readonly kinesis: KinesisClient;
   readonly dynamodb: DynamoDBClient;
+  /** For an app with a bucket. */
+  readonly s3?: S3Client;
 }
 
 /** What to send to a queue: a string as it is, anything else as JSON. */
@@ -172,6 +175,43 @@ export class LocalStream {
       new PutRecordCommand({ StreamName: this.name, PartitionKey: partitionKey, Data: bytes }),
     );
     return { shardId: ShardId as string, sequenceNumber: SequenceNumber as string };
+  }
+}
+
+/** One object of a bucket. */
+export interface BucketObject {
+  /** Its key. */
+  readonly key: string;
+  /** Its content, as UTF-8 text. */
+  readonly body: string;
+}
+
+/**
+ * An S3 bucket of the local cloud: a Kinesis consumer's failure bucket, where failed batches are kept whole (see
+ * `failureBucket` of `StreamConsumer`).
+ */
+export class LocalBucket {
+  /** @internal */
+  constructor(
+    /** Where it comes from in the app. */
+    public readonly identity: LocalResourceIdentity,
+    /** Its local name (the value of `Ref`). */
+    public readonly name: string,
+    private readonly s3: S3Client,
+  ) {}
+
+  /** Every object under `prefix`, with its content, in key order. */
+  public async objects(prefix = ''): Promise<BucketObject[]> {
+    const { GetObjectCommand, paginateListObjectsV2 } =
+      require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+    const objects: BucketObject[] = [];
+    for await (const page of paginateListObjectsV2({ client: this.s3 }, { Bucket: this.name, Prefix: prefix })) {
+      for (const { Key } of page.Contents ?? []) {
+        const { Body } = await this.s3.send(new GetObjectCommand({ Bucket: this.name, Key }));
+        objects.push({ key: Key as string, body: (await Body?.transformToString('utf8')) ?? '' });
+      }
+    }
+    return objects;
   }
 }
 

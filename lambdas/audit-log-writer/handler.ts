@@ -1,5 +1,6 @@
 import { createStreamConsumer, defineEventHandler, putIfAbsent, requireEnv } from 'cdk-eda-kit/runtime';
 import { OrderPlacedSchema } from '../events/order-placed';
+import { auditEntry, IDEMPOTENCY_KEY } from './audit-entry';
 
 const auditLogTable = requireEnv('AUDIT_LOG_TABLE_NAME');
 
@@ -8,16 +9,9 @@ export const handler = createStreamConsumer({
   events: {
     OrderPlaced: defineEventHandler({
       schema: OrderPlacedSchema,
-      idempotencyKey: 'eventId',
+      idempotencyKey: IDEMPOTENCY_KEY,
       handle: async (event, { source }) => {
-        await putIfAbsent(auditLogTable, 'eventId', {
-          eventId: event.eventId,
-          type: event.type,
-          orderId: event.orderId,
-          occurredAt: event.placedAt,
-          source: source.id,
-          recordedAt: new Date().toISOString(),
-        });
+        await putIfAbsent(auditLogTable, 'eventId', auditEntry(event, source.id, new Date().toISOString()));
       },
     }),
   },

@@ -1,26 +1,8 @@
-import {
-  addOnce,
-  createStreamConsumer,
-  defineEventHandler,
-  markerSlot,
-  pinFirst,
-  requireEnv,
-} from 'cdk-eda-kit/runtime';
+import { addOnce, createStreamConsumer, defineEventHandler, pinFirst, requireEnv } from 'cdk-eda-kit/runtime';
 import { OrderPlacedSchema } from '../events/order-placed';
+import { IDEMPOTENCY_KEY, reservation, reservationPin } from './reservation';
 
 const inventoryTable = requireEnv('INVENTORY_TABLE_NAME');
-
-/** A SKU's reservations of one minute are split over this many items (see `markerSlot`). */
-export const SLOTS_PER_MINUTE = 8;
-
-/**
- * The item of a SKU's reservations an order counts in: the minute it was placed, then its share of that minute.
- * A SKU's reserved stock is the sum over its items (one Query).
- */
-export function reservationSlot(order: { readonly orderId: string; readonly placedAt: string }): number {
-  const minute = Math.floor(Date.parse(order.placedAt) / 60_000);
-  return minute * SLOTS_PER_MINUTE + markerSlot(order.orderId, SLOTS_PER_MINUTE);
-}
 
 /**
  * Reserves stock once per order (a producer's retry is a new event of the same order). Reservations add up in any
@@ -33,21 +15,11 @@ export const handler = createStreamConsumer({
   events: {
     OrderPlaced: defineEventHandler({
       schema: OrderPlacedSchema,
-      idempotencyKey: 'orderId',
+      idempotencyKey: IDEMPOTENCY_KEY,
       handle: async (order) => {
         // The item of the order's first event: a producer's retry (new placedAt) reserves in the same item.
-        const key = await pinFirst({
-          tableName: inventoryTable,
-          key: { sku: `order#${order.orderId}`, slot: 0 },
-          value: { sku: order.sku, slot: reservationSlot(order) },
-        });
-        await addOnce({
-          tableName: inventoryTable,
-          key,
-          markerAttribute: 'orderIds',
-          marker: order.orderId,
-          counters: { reserved: order.quantity, orderCount: 1 },
-        });
+        const key = await pinFirst({ tableName: inventoryTable, ...reservationPin(order) });
+        await addOnce({ tableName: inventoryTable, ...reservation(order, key) });
       },
     }),
   },

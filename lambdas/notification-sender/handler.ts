@@ -1,5 +1,6 @@
 import { createQueueConsumer, defineEventHandler, requireEnv } from 'cdk-eda-kit/runtime';
 import { OrderPlacedSchema } from '../events/order-placed';
+import { confirmationEmail, IDEMPOTENCY_KEY } from './confirmation-email';
 import { type MailProvider, RecordingMailProvider } from './mail-provider';
 
 const mail: MailProvider = new RecordingMailProvider(requireEnv('SENT_EMAILS_TABLE_NAME'));
@@ -9,15 +10,9 @@ export const handler = createQueueConsumer({
   events: {
     OrderPlaced: defineEventHandler({
       schema: OrderPlacedSchema,
-      idempotencyKey: 'orderId',
+      idempotencyKey: IDEMPOTENCY_KEY,
       handle: async (order) => {
-        const total = ((order.quantity * order.unitPriceCents) / 100).toFixed(2);
-        await mail.send({
-          messageId: `order-confirmation#${order.orderId}`,
-          to: order.customerEmail,
-          subject: `Your order ${order.orderId} is confirmed`,
-          text: `Thank you for your order of ${order.quantity} x ${order.sku}: ${total} ${order.currency}.`,
-        });
+        await mail.send(confirmationEmail(order));
       },
     }),
   },

@@ -14,6 +14,17 @@ export interface MailProvider {
   send(message: MailMessage): Promise<boolean>;
 }
 
+/** A sent email as the recording provider keeps it, keyed by `messageId`. */
+export interface SentEmailItem extends MailMessage {
+  /** When it was recorded (ISO 8601). */
+  readonly recordedAt: string;
+}
+
+/** The item the recording provider writes for `message`, recorded at `recordedAt` (ISO 8601). */
+export function sentEmailItem(message: MailMessage, recordedAt: string): SentEmailItem {
+  return { ...message, recordedAt };
+}
+
 /**
  * Records what it would send in a DynamoDB table instead of sending it, so the app runs without a mail account
  * and every "sent" email can be inspected. The record is created only if absent: one email per `messageId`.
@@ -22,6 +33,6 @@ export class RecordingMailProvider implements MailProvider {
   constructor(private readonly tableName: string) {}
 
   public send(message: MailMessage): Promise<boolean> {
-    return putIfAbsent(this.tableName, 'messageId', { ...message, recordedAt: new Date().toISOString() });
+    return putIfAbsent(this.tableName, 'messageId', { ...sentEmailItem(message, new Date().toISOString()) });
   }
 }

@@ -6,7 +6,8 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { requireEnv } from 'cdk-eda-kit/runtime';
 import * as v from 'valibot';
-import { ORDER_PLACED, type OrderPlaced, PlaceOrderRequestSchema } from '../events/order-placed';
+import { PlaceOrderRequestSchema } from '../events/order-placed';
+import { orderPlacedEvent } from './order-placed-event';
 
 const ordersQueueUrl = requireEnv('ORDERS_QUEUE_URL');
 const notificationsQueueUrl = requireEnv('NOTIFICATIONS_QUEUE_URL');
@@ -40,12 +41,7 @@ export const handler = async (request: APIGatewayProxyEventV2): Promise<APIGatew
     return reply(400, { error: 'the order is invalid', issues });
   }
 
-  const event: OrderPlaced = {
-    ...parsed.output,
-    type: ORDER_PLACED,
-    eventId: randomUUID(),
-    placedAt: new Date().toISOString(),
-  };
+  const event = orderPlacedEvent(parsed.output, randomUUID(), new Date().toISOString());
   const body = JSON.stringify(event);
   await Promise.all([
     sqs.send(new SendMessageCommand({ QueueUrl: ordersQueueUrl, MessageBody: body })),

@@ -1,5 +1,6 @@
 import { createQueueConsumer, defineEventHandler, putIfAbsent, requireEnv } from 'cdk-eda-kit/runtime';
 import { OrderPlacedSchema } from '../events/order-placed';
+import { IDEMPOTENCY_KEY, orderItem } from './order-item';
 
 const ordersTable = requireEnv('ORDERS_TABLE_NAME');
 
@@ -8,19 +9,9 @@ export const handler = createQueueConsumer({
   events: {
     OrderPlaced: defineEventHandler({
       schema: OrderPlacedSchema,
-      idempotencyKey: 'orderId',
+      idempotencyKey: IDEMPOTENCY_KEY,
       handle: async (order) => {
-        await putIfAbsent(ordersTable, 'orderId', {
-          orderId: order.orderId,
-          customerId: order.customerId,
-          sku: order.sku,
-          quantity: order.quantity,
-          totalCents: order.quantity * order.unitPriceCents,
-          currency: order.currency,
-          status: 'CREATED',
-          placedAt: order.placedAt,
-          createdByEventId: order.eventId,
-        });
+        await putIfAbsent(ordersTable, 'orderId', orderItem(order));
       },
     }),
   },

@@ -101,6 +101,14 @@ export interface StreamAlarmThresholds {
    */
   readonly maxFailureQueueMessages?: number | CountThreshold;
   /**
+   * Alarm when the event source mapping writes more failed batches than this to the consumer's own failure bucket
+   * (`failureBucket: true`; S3's `PutRequests` request metric). A bucket the app passes has no such alarm: it may
+   * not publish request metrics; `maxOnFailureDestinationDeliveries` still watches the mapping's side.
+   *
+   * @default 0 - the first batch written raises the alarm
+   */
+  readonly maxFailureBucketWrites?: number | CountThreshold;
+  /**
    * Alarm when the consumer reports more failed records than this (the runtime kit's `FailedRecords`): a batch that
    * is retried, hours before its records reach the failure queue.
    *
@@ -115,8 +123,8 @@ export interface StreamAlarmThresholds {
    */
   readonly maxDroppedEvents?: number | CountThreshold;
   /**
-   * Alarm when the mapping sends more records than this to the failure queue
-   * (`OnFailureDestinationDeliveredEventCount`). Needs the mapping's metrics.
+   * Alarm when the mapping sends more records than this to its on-failure destination, the failure queue or
+   * bucket (`OnFailureDestinationDeliveredEventCount`). Needs the mapping's metrics.
    *
    * @default 0
    */
@@ -241,6 +249,21 @@ export class AlarmFactory {
     return this.aboveCount(id, throttles, maxThrottles, cloudwatch.Stats.SUM, 'the function is throttled');
   }
 
+  /** Alarm when more than `maxBatches` failed batches are written to a failure bucket. */
+  public failureBucketWrites(
+    id: string,
+    batchesWritten: cloudwatch.IMetric,
+    maxBatches: number | CountThreshold = 0,
+  ): cloudwatch.Alarm {
+    return this.aboveCount(
+      id,
+      batchesWritten,
+      maxBatches,
+      cloudwatch.Stats.SUM,
+      'the event source mapping gave up on batches and wrote them to the failure bucket',
+    );
+  }
+
   /** Alarm when a consumer reports more than `maxFailed` failed records (the runtime kit's `FailedRecords`). */
   public failedRecords(
     id: string,
@@ -341,6 +364,7 @@ export function validateThresholds(
   const counts = [
     'maxDeadLetterMessages',
     'maxFailureQueueMessages',
+    'maxFailureBucketWrites',
     'maxErrors',
     'maxThrottles',
     'maxFailedRecords',

@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RECORD_METRIC_NAMES, SERVICE_DIMENSION } from '../../contract';
 
@@ -42,6 +43,40 @@ export function queueMetrics(queue: sqs.IQueue, period = DEFAULT_METRIC_PERIOD):
     sent: queue.metricNumberOfMessagesSent(sum(period)),
     received: queue.metricNumberOfMessagesReceived(sum(period)),
     deleted: queue.metricNumberOfMessagesDeleted(sum(period)),
+  };
+}
+
+/** Metrics of a stream consumer's failure bucket, where the event source mapping writes whole failed batches. */
+export interface FailureBucketMetrics {
+  /**
+   * `PutRequests` of the bucket's request metrics (`FilterId` `FailedBatches`), sum: failed batches written. Only
+   * a bucket that publishes these request metrics has it (the kit's own failure buckets do).
+   */
+  readonly batchesWritten: cloudwatch.IMetric;
+  /** `NumberOfObjects`, average: failed batches kept, not yet replayed or expired. S3 reports it once a day. */
+  readonly objects: cloudwatch.IMetric;
+}
+
+/** Builds the metrics of a failure bucket. */
+export function failureBucketMetrics(
+  bucket: s3.IBucket,
+  filterId: string,
+  period = DEFAULT_METRIC_PERIOD,
+): FailureBucketMetrics {
+  return {
+    batchesWritten: new cloudwatch.Metric({
+      namespace: 'AWS/S3',
+      metricName: 'PutRequests',
+      dimensionsMap: { BucketName: bucket.bucketName, FilterId: filterId },
+      ...sum(period),
+    }),
+    objects: new cloudwatch.Metric({
+      namespace: 'AWS/S3',
+      metricName: 'NumberOfObjects',
+      dimensionsMap: { BucketName: bucket.bucketName, StorageType: 'AllStorageTypes' },
+      statistic: cloudwatch.Stats.AVERAGE,
+      period: Duration.days(1),
+    }),
   };
 }
 

@@ -5,6 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { IIdempotencyTable } from '../idempotency-table';
+import { FAILURE_BUCKET_METRICS_ID } from '../private/failure-bucket';
 import type { QueueConsumer } from '../queue-consumer';
 import type { StreamConsumer, StreamConsumerBinding } from '../stream-consumer';
 import {
@@ -16,6 +17,7 @@ import {
 } from './alarm-factory';
 import {
   type EventSourceMappingMetrics,
+  failureBucketMetrics,
   functionMetrics,
   isMetric,
   queueMetrics,
@@ -234,12 +236,26 @@ export class PipelineMonitoring extends Construct {
     const failures = queueMetrics(binding.failureQueue);
     const records = binding.metricRecords();
     const mapping = binding.eventSourceMappingMetricsEnabled ? binding.metricEventSourceMapping() : undefined;
+    const bucket =
+      binding.failureBucket && binding.ownsFailureBucket
+        ? failureBucketMetrics(binding.failureBucket, FAILURE_BUCKET_METRICS_ID)
+        : undefined;
+    const destination = binding.failureBucket ? 'failure bucket' : 'failure queue';
     const alarms = [
       this.alarmFactory.deadLetterMessages(
         `${name}-FailureQueueMessages`,
         failures.visibleMessages,
         limits.maxFailureQueueMessages,
       ),
+      ...(bucket
+        ? [
+            this.alarmFactory.failureBucketWrites(
+              `${name}-FailureBucketWrites`,
+              bucket.batchesWritten,
+              limits.maxFailureBucketWrites,
+            ),
+          ]
+        : []),
       this.alarmFactory.iteratorAge(`${name}-IteratorAge`, fn.iteratorAge, limits.maxIteratorAge),
       this.alarmFactory.failedRecords(`${name}-FailedRecords`, records.failed, limits.maxFailedRecords),
       ...(mapping ? this.streamMappingAlarms(name, mapping, limits) : []),
@@ -248,10 +264,21 @@ export class PipelineMonitoring extends Construct {
     this.addSection(`Stream consumer: ${name}`, alarms, [
       graph('Iterator age (ms)', [fn.iteratorAge]),
       graph('Failure queue messages', [failures.visibleMessages]),
+      ...(bucket
+        ? [
+            graph(
+              'Failure bucket: batches written / kept (daily)',
+              [bucket.batchesWritten],
+              [bucket.objects],
+              ['batches written'],
+              ['batches kept'],
+            ),
+          ]
+        : []),
       ...(mapping
         ? [
             graph(
-              'Event source mapping: polled / filtered out / invoked / failed / dropped / sent to failure queue',
+              `Event source mapping: polled / filtered out / invoked / failed / dropped / sent to ${destination}`,
               [
                 mapping.polled,
                 mapping.filteredOut,
@@ -261,7 +288,7 @@ export class PipelineMonitoring extends Construct {
                 mapping.onFailureDestinationDelivered,
               ],
               [],
-              ['polled', 'filtered out', 'invoked', 'failed', 'dropped', 'sent to failure queue'],
+              ['polled', 'filtered out', 'invoked', 'failed', 'dropped', `sent to ${destination}`],
             ),
           ]
         : []),

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import {
   ConsumerFunction,
@@ -103,6 +104,9 @@ export class OrderEventsStack extends Stack {
             ...functionDefaults('inventory-updater'),
             environment: { INVENTORY_TABLE_NAME: inventoryTable.tableName },
           },
+          // Reservations must be replayable whenever an operator gets to them, not only within the stream's 24 h:
+          // batches the mapping gives up on are kept whole in S3.
+          failureBucket: true,
         },
         'audit-log-writer': {
           functionProps: {
@@ -170,6 +174,10 @@ export class OrderEventsStack extends Stack {
       InventoryUpdaterFailureQueueUrl: [
         this.orderEvents.consumer('inventory-updater').failureQueue.queueUrl,
         "the inventory updater's failure queue",
+      ],
+      InventoryUpdaterFailureBucketName: [
+        (this.orderEvents.consumer('inventory-updater').failureBucket as s3.IBucket).bucketName,
+        "the inventory updater's failure bucket: the batches its event source mapping gave up on, kept whole",
       ],
       AuditLogWriterFailureQueueUrl: [
         this.orderEvents.consumer('audit-log-writer').failureQueue.queueUrl,

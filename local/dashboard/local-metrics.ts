@@ -1,5 +1,6 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { FAILURE_BUCKET_METRICS_FILTER } from '../../contract';
 import { emulatorClients } from '../../ops/endpoint-clients';
 import type { FunctionOutput } from '../function-runtime';
 import { KinesisPoller } from '../kinesis-poller';
@@ -255,7 +256,27 @@ export class LocalMetrics {
       this.counter(mapping('FailedInvokeEventCount'), () => stats.failedRecords, 'failed and reported-failed records');
       if (poller instanceof KinesisPoller) {
         const discarded = poller.stats;
-        const hasDestination = poller.config.onFailureQueueUrl !== undefined;
+        const bucket = poller.config.onFailureBucket;
+        const hasDestination = poller.config.onFailureQueueUrl !== undefined || bucket !== undefined;
+        if (bucket) {
+          // The bucket's request metrics: one PutObject per failed batch written.
+          this.counter(
+            {
+              namespace: 'AWS/S3',
+              metricName: 'PutRequests',
+              dimensions: { BucketName: bucket.bucketName, FilterId: FAILURE_BUCKET_METRICS_FILTER },
+            },
+            () => discarded.discardedBatches,
+          );
+          this.declare(
+            {
+              namespace: 'AWS/S3',
+              metricName: 'NumberOfObjects',
+              dimensions: { BucketName: bucket.bucketName, StorageType: 'AllStorageTypes' },
+            },
+            'S3 reports it once a day; see the batches written',
+          );
+        }
         this.counter(mapping('DroppedEventCount'), () => (hasDestination ? 0 : discarded.discardedRecords));
         this.counter(mapping('OnFailureDestinationDeliveredEventCount'), () =>
           hasDestination ? discarded.discardedRecords : 0,

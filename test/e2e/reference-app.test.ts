@@ -2,23 +2,24 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { GetItemCommand, paginateScan } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, paginateScan } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  type KinesisClient,
+  KinesisClient,
   PutRecordCommand,
   type _Record as StreamRecord,
 } from '@aws-sdk/client-kinesis';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { type Message, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, type TestContext, test } from 'vitest';
 import { DEAD_LETTER_ATTRIBUTES } from '../../contract';
 import { listMessages } from '../../ops/dead-letters';
-import { replay } from '../../ops/replay';
-import { connectTarget, type E2eTarget } from './target';
+import { replay, replayFromBucket } from '../../ops/replay';
+import { clientConfig, connectTarget, type E2eTarget } from './target';
 
 /**
  * The reference app end to end, on the target `EDA_KIT_E2E_TARGET` names (see target.ts): the embedded local cloud
@@ -102,6 +103,14 @@ describe(`the reference app end to end (${process.env.EDA_KIT_E2E_TARGET ?? 'loc
       }),
     );
     return Item && unmarshall(Item);
+  }
+
+  async function putItem(t: E2eTarget, tableOutput: string, value: Record<string, unknown>): Promise<void> {
+    await t.dynamodb.send(new PutItemCommand({ TableName: output(t, tableOutput), Item: marshall(value) }));
+  }
+
+  async function deleteItem(t: E2eTarget, tableOutput: string, key: Record<string, unknown>): Promise<void> {
+    await t.dynamodb.send(new DeleteItemCommand({ TableName: output(t, tableOutput), Key: marshall(key) }));
   }
 
   /** Units reserved for a SKU (by default this run's), over every reservation item of it. */
@@ -262,7 +271,7 @@ describe(`the reference app end to end (${process.env.EDA_KIT_E2E_TARGET ?? 'loc
     const record = await findRecord(t.kinesis, output(t, 'OrderEventsStreamName'), first.orderId);
     await t.sqs.send(
       new SendMessageCommand({
-        QueueUrl: output(t, 'InventoryUpdaterFailureQueueUrl'),
+        QueueUrl: output(t, 'AuditLogWriterFailureQueueUrl'),
         MessageBody: JSON.stringify({
           requestContext: { condition: 'RetryAttemptsExhausted' },
           KinesisBatchInfo: {
@@ -277,16 +286,127 @@ describe(`the reference app end to end (${process.env.EDA_KIT_E2E_TARGET ?? 'loc
     );
 
     // WHEN it is replayed
-    const result = await replay(t.sqs, t.kinesis, { failureQueueUrl: output(t, 'InventoryUpdaterFailureQueueUrl') });
+    const result = await replay(t.sqs, t.kinesis, { failureQueueUrl: output(t, 'AuditLogWriterFailureQueueUrl') });
 
-    // THEN the record is published again, and a later order on the same partition key (processed after it) finds
-    // the first order reserved once
+    // THEN the record is published again, and once a later order on the same partition key (processed after it) is
+    // in the audit log, the first order is in it once
     expect(result).toMatchObject({ batches: 1, records: 1, expired: 0 });
-    await placeOrder(t, order({ sku: replaySku, quantity: 2 }));
-    await expect.poll(() => reservedUnits(t, replaySku), { ...poll, timeout: t.settleMs }).toBe(7);
-    expect((await scan(t, 'AuditLogTableName')).filter((entry) => entry.orderId === first.orderId)).toHaveLength(1);
+    const later = order({ sku: replaySku, quantity: 2 });
+    await placeOrder(t, later);
+    const auditEntries = async (orderId: string) =>
+      (await scan(t, 'AuditLogTableName')).filter((entry) => entry.orderId === orderId).length;
+    await expect.poll(() => auditEntries(later.orderId), { ...poll, timeout: t.settleMs }).toBe(1);
+    expect(await auditEntries(first.orderId)).toBe(1);
+    expect(await reservedUnits(t, replaySku)).toBe(7);
+  }, 240_000);
+
+  test('a batch the inventory updater gave up on is kept whole in S3, replayed after the stream dropped it, and applied once', async (context) => {
+    const t = on(context);
+    const bucket = output(t, 'InventoryUpdaterFailureBucketName');
+    const s3Sku = `${sku}-S3`;
+    const failing = order({ sku: s3Sku, quantity: 4 });
+    // GIVEN an inventory item the order's reservation cannot be added to (a damaged counter), which makes every
+    // attempt fail until the data is repaired: the pin sends the order to that item
+    const damaged = { sku: s3Sku, slot: 1 };
+    await putItem(t, 'InventoryTableName', { ...damaged, reserved: 'damaged' });
+    await putItem(t, 'InventoryTableName', {
+      sku: `order#${failing.orderId}`,
+      slot: 0,
+      pinned: damaged,
+      expiresAt: Math.floor(Date.now() / 1000) + 3_600,
+    });
+
+    // WHEN the order is placed, and the event source mapping gives up on it after its retries
+    await placeOrder(t, failing);
+    let kept: { key: string; body: string } | undefined;
+    await expect
+      .poll(
+        async () => {
+          kept = (await failureObjects(t, bucket)).find((object) =>
+            recordsOf(object.body).some((text) => text.includes(failing.orderId)),
+          );
+          return kept;
+        },
+        { interval: 1_000, timeout: t.settleMs * 2 },
+      )
+      .toBeDefined();
+
+    // THEN the bucket holds the whole invocation record, as Lambda writes it
+    expect(kept?.key).toMatch(
+      /^aws\/lambda\/[^/]+\/shardId-\d+\/\d{4}\/\d{2}\/\d{2}\/\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}-[0-9a-f-]{36}$/,
+    );
+    const record = JSON.parse(kept?.body ?? '{}');
+    expect(record.requestContext.condition).toBe('RetryAttemptsExhausted');
+    expect(record.KinesisBatchInfo).toMatchObject({ batchSize: record.payload.Records.length });
+    expect(recordsOf(kept?.body ?? '').filter((text) => text.includes(failing.orderId))).toHaveLength(1);
+
+    // WHEN the item is repaired (nothing was reserved), and the batch is replayed from the bucket, with the stream
+    // past its retention (simulated: every read of the stream fails as a read of trimmed records does), twice
+    await deleteItem(t, 'InventoryTableName', damaged);
+    expect(await reservedUnits(t, s3Sku)).toBe(0);
+    const afterRetention = streamPastRetention(t);
+    const copy = kept as { key: string; body: string };
+    const result = await replayFromBucket(t.s3, afterRetention, { bucketName: bucket });
+    await t.s3.send(new PutObjectCommand({ Bucket: bucket, Key: copy.key, Body: copy.body }));
+    const again = await replayFromBucket(t.s3, afterRetention, { bucketName: bucket });
+
+    // THEN nothing of the stream was read, the objects are gone, and once a later order on the same partition key
+    // is reserved the failed order is reserved once
+    expect(result.batches).toBeGreaterThanOrEqual(1);
+    expect(again).toMatchObject({ batches: 1, records: record.payload.Records.length, failed: 0 });
+    await expect(readsStream(afterRetention, output(t, 'OrderEventsStreamName'))).rejects.toThrow(/trimmed/);
+    expect((await failureObjects(t, bucket)).map((object) => object.key)).not.toContain(copy.key);
+    await placeOrder(t, order({ sku: s3Sku, quantity: 1 }));
+    await expect.poll(() => reservedUnits(t, s3Sku), { ...poll, timeout: t.settleMs }).toBe(5);
   }, 240_000);
 });
+
+/** Every object of a failure bucket, with its body. */
+async function failureObjects(t: E2eTarget, bucket: string): Promise<{ key: string; body: string }[]> {
+  const { Contents = [] } = await t.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'aws/lambda/' }));
+  return Promise.all(
+    Contents.map(async ({ Key }) => {
+      const { Body } = await t.s3.send(new GetObjectCommand({ Bucket: bucket, Key }));
+      return { key: Key as string, body: (await Body?.transformToString('utf8')) ?? '' };
+    }),
+  );
+}
+
+/** The data of each record in a failure bucket's object, as text. */
+function recordsOf(body: string): string[] {
+  const records = (JSON.parse(body) as { payload?: { Records?: { kinesis: { data: string } }[] } }).payload?.Records;
+  return (records ?? []).map((entry) => Buffer.from(entry.kinesis.data, 'base64').toString('utf8'));
+}
+
+/**
+ * A Kinesis client of the target whose every read of a stream fails, as reading records past the stream's
+ * retention does: what a replay could do once the records named in a failure queue are gone. Writes go through.
+ */
+function streamPastRetention(t: E2eTarget): KinesisClient {
+  const client = new KinesisClient(clientConfig(t.endpoint));
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'GetShardIteratorCommand' || context.commandName === 'GetRecordsCommand')
+        throw Object.assign(new Error('the records were trimmed: past the stream retention'), {
+          name: 'InvalidArgumentException',
+        });
+      return next(args);
+    },
+    { step: 'initialize', name: 'pastRetention' },
+  );
+  return client;
+}
+
+/** Reads the first shard of a stream from its start. */
+async function readsStream(kinesis: KinesisClient, streamName: string): Promise<void> {
+  await kinesis.send(
+    new GetShardIteratorCommand({
+      StreamName: streamName,
+      ShardId: 'shardId-000000000000',
+      ShardIteratorType: 'TRIM_HORIZON',
+    }),
+  );
+}
 
 /** The stream record of the order `orderId`, read from the start of every shard. */
 async function findRecord(

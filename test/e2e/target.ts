@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LocalCloud } from '../../local/local-cloud';
 
@@ -26,6 +27,9 @@ export interface E2eTarget {
   readonly kinesis: KinesisClient;
   readonly dynamodb: DynamoDBClient;
   readonly lambda: LambdaClient;
+  readonly s3: S3Client;
+  /** The endpoint every client is given, when the target has one (not AWS). */
+  readonly endpoint?: string;
   /** How long an effect may take to appear: seconds locally, longer on a real service. */
   readonly settleMs: number;
   stop(): Promise<void>;
@@ -78,19 +82,26 @@ export async function connectTarget(): Promise<E2eTarget | UnreachableTarget> {
   } catch (error) {
     return { name, skipReason: `SQS refused a call (${(error as Error).message}): check the credentials and region` };
   }
-  return { name, outputs, ...clients, settleMs: 120_000, stop: async () => undefined };
+  return { name, outputs, ...clients, endpoint, settleMs: 120_000, stop: async () => undefined };
 }
 
-/** SDK clients as a user's script makes them: nothing but an endpoint, when there is one. */
-function serviceClients(endpoint: string | undefined) {
-  const config = endpoint
+/** The configuration of every SDK client of the tests: nothing but an endpoint, when there is one. */
+export function clientConfig(endpoint: string | undefined) {
+  return endpoint
     ? { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
     : {};
+}
+
+/** SDK clients as a user's script makes them. */
+function serviceClients(endpoint: string | undefined) {
+  const config = clientConfig(endpoint);
   return {
     sqs: new SQSClient(config),
     kinesis: new KinesisClient(config),
     dynamodb: new DynamoDBClient(config),
     lambda: new LambdaClient(config),
+    // Path-style addressing: an endpoint such as localhost has no per-bucket host names.
+    s3: new S3Client({ ...config, forcePathStyle: endpoint !== undefined }),
   };
 }
 
@@ -102,6 +113,7 @@ async function startLocal(): Promise<E2eTarget> {
     name: 'local',
     outputs: cloud.outputs()[REFERENCE_STACK],
     ...serviceClients(endpoint),
+    endpoint,
     settleMs: 30_000,
     stop: () => cloud.stop(),
   };

@@ -5,6 +5,7 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { IdempotencyTable } from '../../lib/idempotency-table';
 import { StreamConsumer, type StreamConsumerOptions, type StreamConsumerProps } from '../../lib/stream-consumer';
@@ -455,6 +456,158 @@ describe('StreamConsumer consumer options', () => {
       ParallelizationFactor: { Ref: 'P' },
       TumblingWindowInSeconds: { Ref: 'P' },
     });
+  });
+});
+
+describe('StreamConsumer failure bucket', () => {
+  test('GIVEN failureBucket true THEN the mapping sends failed batches to a bucket of the consumer: encrypted, TLS only, private, expiring', () => {
+    // GIVEN / WHEN
+    const { stack, events, template } = build({}, { failureBucket: true });
+    const audit = events.consumer('audit');
+    const bucketId = logicalId(stack, audit.failureBucket as s3.IBucket);
+
+    // THEN
+    expect(audit.ownsFailureBucket).toBe(true);
+    template.resourceCountIs('AWS::S3::Bucket', 1);
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        LifecycleConfiguration: {
+          Rules: [
+            { ExpirationInDays: 90, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' },
+          ],
+        },
+        MetricsConfigurations: [{ Id: 'FailedBatches' }],
+      },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [bucketId, 'Arn'] } } },
+    });
+    // The failure queue stays: the runtime's dead letters.
+    template.resourceCountIs('AWS::SQS::Queue', 1);
+  });
+
+  test('GIVEN failureBucket true THEN the function may put objects and list the bucket, and neither read nor delete them', () => {
+    // GIVEN / WHEN
+    const { stack, events, template } = build({}, { failureBucket: true });
+    const bucketId = logicalId(stack, events.consumer('audit').failureBucket as s3.IBucket);
+
+    // THEN
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
+    const onBucket = statements.filter((statement) => JSON.stringify(statement.Resource).includes(bucketId));
+    const actions = onBucket.flatMap((statement) => [statement.Action].flat());
+    expect(actions).toEqual(expect.arrayContaining(['s3:PutObject', 's3:ListBucket']));
+    expect(actions.filter((action) => /^s3:(Get|Delete)/.test(action))).toEqual([]);
+  });
+
+  test('GIVEN failureBucket true on a stream with its own key THEN the bucket is encrypted with that key', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+    const encryptionKey = new kms.Key(stack, 'Key');
+
+    // WHEN
+    new StreamConsumer(stack, 'Events', {
+      encryptionKey,
+      consumers: { audit: { functionProps, failureBucket: true } },
+    });
+
+    // THEN
+    Template.fromStack(stack).hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          {
+            BucketKeyEnabled: true,
+            ServerSideEncryptionByDefault: {
+              SSEAlgorithm: 'aws:kms',
+              KMSMasterKeyID: { 'Fn::GetAtt': [logicalId(stack, encryptionKey), 'Arn'] },
+            },
+          },
+        ],
+      },
+    });
+  });
+
+  test('GIVEN a bucket of the app THEN the mapping writes to it and no bucket is created', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+    const bucket = s3.Bucket.fromBucketName(stack, 'Kept', 'kept-failures');
+
+    // WHEN
+    const events = new StreamConsumer(stack, 'Events', {
+      consumers: { audit: { functionProps, failureBucket: bucket } },
+    });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::S3::Bucket', 0);
+    expect(events.consumer('audit').ownsFailureBucket).toBe(false);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::Join': ['', Match.arrayWith([':s3:::kept-failures'])] } },
+      },
+    });
+  });
+
+  test('GIVEN failureBucketRetention and a removal policy THEN the bucket expires objects then and follows the policy', () => {
+    const { template } = build(
+      { removalPolicy: RemovalPolicy.DESTROY },
+      { failureBucket: true, failureBucketRetention: Duration.days(400) },
+    );
+
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Delete',
+      Properties: { LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 400 })] } },
+    });
+  });
+
+  test('GIVEN failureBucket and a maxRecordAge above the retention THEN there is no warning: the records are kept whole', () => {
+    const { stack } = build({}, { failureBucket: true, maxRecordAge: Duration.days(2) });
+
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  const consumerPrefix = "StreamConsumer consumer 'audit' at 'TestStack/Events' has invalid props:\n  - ";
+  test.each<[Partial<StreamConsumerOptions>, string]>([
+    [
+      { failureBucket: true, failureBucketRetention: Duration.hours(12) },
+      'failureBucketRetention must be a whole number of seconds from 86400 seconds (24 hours) to 315360000 seconds (87600 hours), got 43200 seconds (720 minutes)',
+    ],
+    [
+      { failureBucket: true, failureBucketRetention: Duration.days(3_651) },
+      'failureBucketRetention must be a whole number of seconds from 86400 seconds (24 hours) to 315360000 seconds (87600 hours), got 315446400 seconds (87624 hours)',
+    ],
+    [
+      { failureBucket: true, failureBucketRetention: Duration.hours(36) },
+      'failureBucketRetention must be whole days (an S3 lifecycle rule counts days), got 1 day 12 hours',
+    ],
+    [
+      { failureBucketRetention: Duration.days(7) },
+      'failureBucketRetention needs failureBucket: true, got failureBucket undefined: a bucket of your own keeps its own lifecycle rules',
+    ],
+  ])('fails when %o', (options, message) => {
+    const { stack } = createTestStack();
+    const events = new StreamConsumer(stack, 'Events');
+
+    expect(() => events.addConsumer('audit', { functionProps, ...options })).toThrow(`${consumerPrefix}${message}`);
   });
 });
 

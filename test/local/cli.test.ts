@@ -74,7 +74,7 @@ describe('eda-kit local, given input it cannot start from', () => {
     expect(result.status).toBe(2);
     expect(result.stderr.trim().split('\n')).toEqual([
       'Shop/Alerts (AWS::SNS::Topic): the local cloud cannot run this resource type (and 1 more). The local cloud ' +
-        'runs SQS queues, Kinesis streams, DynamoDB tables and Node.js functions with their event source mappings; ' +
+        'runs SQS queues, Kinesis streams, DynamoDB tables, S3 buckets and Node.js functions with their event source mappings; ' +
         '--allow-unsupported starts without the rest',
     ]);
   });

@@ -43,13 +43,13 @@ describe('summarizePipelines over the synthesized reference app', () => {
     });
   });
 
-  test('describes a stream pipeline with its retry settings and failure queue', () => {
+  test('describes a stream pipeline with its retry settings and failure bucket', () => {
     const inventory = pipelines.find((p) => p.consumer === 'inventory-updater');
     expect(inventory).toMatchObject({
       sourceKind: 'Kinesis stream (on-demand)',
       source: 'OrderEvents/Stream',
       settings: 'batch 100, from TRIM_HORIZON, retries 5, max age 21600 s, bisect on, parallel 1',
-      deadLetters: 'OrderEvents/inventory-updater/FailureQueue',
+      deadLetters: 'OrderEvents/inventory-updater/FailureBucket',
       alarms: 4,
     });
   });

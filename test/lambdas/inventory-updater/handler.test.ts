@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { beforeAll, expect, test } from 'vitest';
-import { reservationSlot } from '../../../lambdas/inventory-updater/handler';
+import { reservationSlot } from '../../../lambdas/inventory-updater/reservation';
 import { kinesisEvent, kinesisRecord, lambdaContext, orderPlaced } from '../../helpers/records';
 import { documents, loadHandler } from '../../helpers/reference';
 

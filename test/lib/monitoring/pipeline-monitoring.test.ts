@@ -2,6 +2,7 @@ import { CfnParameter, Duration, type IResource, type Stack, Token } from 'aws-c
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { IdempotencyTable } from '../../../lib/idempotency-table';
@@ -364,6 +365,56 @@ describe('PipelineMonitoring alarm counts', () => {
     expect(
       dashboardWidgets(template).filter((widget) => widget.properties.title?.startsWith('Event source mapping')),
     ).toEqual([]);
+  });
+
+  test('GIVEN a consumer with its own failure bucket THEN an alarm fires on the first batch written, and its section graphs the bucket', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+    const events = new StreamConsumer(stack, 'Events', {
+      consumers: { audit: { functionProps, failureBucket: true } },
+    });
+
+    // WHEN
+    const monitoring = new PipelineMonitoring(stack, 'Monitoring').monitorStreamConsumer(events);
+
+    // THEN
+    const template = Template.fromStack(stack);
+    expect(monitoring.alarms).toHaveLength(8);
+    const bucketId = logicalId(stack, events.consumer('audit').failureBucket as IResource);
+    expect(alarmsByName(template)['TestStack-audit-FailureBucketWrites']).toMatchObject({
+      Namespace: 'AWS/S3',
+      MetricName: 'PutRequests',
+      Dimensions: expect.arrayContaining([
+        { Name: 'BucketName', Value: { Ref: bucketId } },
+        { Name: 'FilterId', Value: 'FailedBatches' },
+      ]),
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    const titles = dashboardWidgets(template).map((widget) => widget.properties.title);
+    expect(titles).toContain('Failure bucket: batches written / kept (daily)');
+    expect(titles).toContain(
+      'Event source mapping: polled / filtered out / invoked / failed / dropped / sent to failure bucket',
+    );
+  });
+
+  test('GIVEN a consumer writing to a bucket of the app THEN there is no bucket alarm: the mapping alarms watch the deliveries', () => {
+    // GIVEN
+    const { stack } = createTestStack();
+    const bucket = s3.Bucket.fromBucketName(stack, 'Kept', 'kept-failures');
+    const events = new StreamConsumer(stack, 'Events', {
+      consumers: { audit: { functionProps, failureBucket: bucket } },
+    });
+
+    // WHEN
+    const monitoring = new PipelineMonitoring(stack, 'Monitoring').monitorStreamConsumer(events);
+
+    // THEN
+    expect(monitoring.alarms).toHaveLength(7);
+    expect(Object.keys(alarmsByName(Template.fromStack(stack)))).toContain(
+      'TestStack-audit-OnFailureDestinationDeliveries',
+    );
   });
 
   test('GIVEN pipelineAlarm false THEN there is no composite alarm', () => {

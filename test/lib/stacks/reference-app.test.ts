@@ -58,6 +58,9 @@ describe('the reference app', () => {
         'Serverless-LambdaEventSourceMappingDestination',
         'Serverless-SQSRedrivePolicy',
         'AwsSolutions-SQS3',
+        // The inventory updater's failure bucket: no access logs, and objects put under the prefix Lambda names.
+        'AwsSolutions-S1',
+        'AwsSolutions::AwsSolutions-IAM5[Resource::<OrderEventsinventoryupdaterFailureBucket22CFBFFB.Arn>/aws/lambda/*]',
       ]),
     );
     for (const rule of acknowledged) expect(rule.reason.length).toBeGreaterThan(60);
@@ -73,7 +76,8 @@ describe('the reference app', () => {
     ['AWS::Logs::LogGroup', 6],
     ['AWS::IAM::Role', 6],
     ['AWS::DynamoDB::Table', 6], // idempotency + orders, sent emails, inventory, audit log, analytics
-    ['AWS::CloudWatch::Alarm', 33], // 6 per queue consumer, 7 per stream consumer
+    ['AWS::CloudWatch::Alarm', 34], // 6 per queue consumer, 7 per stream consumer, 1 on the failure bucket
+    ['AWS::S3::Bucket', 1], // the inventory updater's failure bucket
     ['AWS::CloudWatch::CompositeAlarm', 1], // the pipeline is unhealthy
     ['AWS::CloudWatch::Dashboard', 1],
   ])('synthesizes %s x %i', (type, count) => {

@@ -28,6 +28,7 @@ const ALLOWED: Record<string, string[]> = {
   'inventory-updater': [
     'OrderEventsStream',
     'OrderEventsinventoryupdaterFailureQueue',
+    'OrderEventsinventoryupdaterFailureBucket',
     'IdempotencyTable',
     'InventoryTable',
     'OrderEventsinventoryupdaterConsumerLogGroup',
