@@ -244,6 +244,22 @@ describe('the user-activity example, built from the packed kit', () => {
     expect(noLocalCloud.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  test('prices a million events of the app with eda-kit cost, from the installed package', async () => {
+    const cli = path.join(appDir, 'node_modules', '.bin', 'eda-kit');
+    const cost = await run(
+      'eda-kit cost',
+      cli,
+      ['cost', '--assembly', 'cdk.out', '--rate', '50', '--record-bytes', '400', '--json'],
+      appDir,
+    );
+    expect(cost.code, cost.stderr).toBe(0);
+    const report = JSON.parse(cost.stdout);
+    // The example's queue, stream, table and functions are all read from its template and charged.
+    expect(Object.keys(report.byService.app)).toEqual(expect.arrayContaining(['Lambda', 'SQS', 'Kinesis', 'DynamoDB']));
+    expect(report.usdPerMillionEvents.app).toBeGreaterThan(report.usdPerMillionEvents.floor);
+    expect(report.consumers.length).toBeGreaterThanOrEqual(2);
+  });
+
   test('gives every consumer its dead-letter or failure queue', () => {
     const queues = new Set(resources('AWS::SQS::Queue').map(([id]) => id));
     const redriven = resources('AWS::SQS::Queue').filter(([, queue]) => queue.Properties.RedrivePolicy);
