@@ -1,7 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
 import { Command } from 'commander';
+import { ConsumerFunction } from '../lib/consumer-function';
 import { FunctionRuntime, type LocalFunctionConfig } from '../local/function-runtime';
 import { LocalCloud } from '../local/local-cloud';
 import { synthesize } from '../local/synth';
@@ -21,7 +23,8 @@ const MINIMAL_HANDLER = 'exports.handler = async () => ({});\n';
 /**
  * The audit-log writer's job without the kit: the bare SDK, JSON.parse and one conditional PutItem per record; no
  * schema, idempotency record, logger or metrics. Against it, the audit-log writer's cold start shows what the kit
- * itself adds.
+ * itself adds. It is bundled by `ConsumerFunction`, as the functions are, so both load the SDK the same way (from
+ * the bundle or from the runtime); the same file unbundled, its SDK from the runtime, is measured too.
  */
 const BARE_SDK_HANDLER = `const { DynamoDBClient, PutItemCommand } = require('@aws-sdk/client-dynamodb');
 const client = new DynamoDBClient({});
@@ -52,6 +55,24 @@ function firstEvent(label: string): unknown {
   return kinesisEvent([kinesisRecord(JSON.stringify(order), { partitionKey: String(order.sku) })]);
 }
 
+/**
+ * Bundles `entry` as `ConsumerFunction` bundles every function of the app (its esbuild options, what it leaves to
+ * the runtime), by synthesizing a one-function app; returns the folder of the bundle.
+ */
+function bundleAsConsumerFunction(entry: string, outdir: string): string {
+  rmSync(outdir, { recursive: true, force: true });
+  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+  new ConsumerFunction(new Stack(app, 'BareSdk'), 'BareSdk', { entry, serviceName: 'bare-sdk' });
+  const assembly = app.synth();
+  const template = JSON.parse(readFileSync(path.join(assembly.directory, 'BareSdk.template.json'), 'utf8')) as {
+    Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
+  };
+  const fn = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::Lambda::Function');
+  const assetPath = fn?.Metadata?.['aws:asset:path'];
+  if (!assetPath) throw new Error('The bare SDK function has no asset path in its template');
+  return path.join(assembly.directory, assetPath);
+}
+
 /** Milliseconds from starting a new execution environment to the end of its first invocation. */
 async function coldStart(config: LocalFunctionConfig, event: unknown): Promise<{ loadMs: number; initMs: number }> {
   const runtime = new FunctionRuntime(config, () => {}, 1);
@@ -75,6 +96,10 @@ export async function measureColdStarts(runs: number): Promise<BenchResult[]> {
   mkdirSync(minimalDir, { recursive: true });
   writeFileSync(path.join(minimalDir, 'index.js'), MINIMAL_HANDLER);
   writeFileSync(path.join(minimalDir, 'bare-sdk.js'), BARE_SDK_HANDLER);
+  const bareSdkDir = bundleAsConsumerFunction(
+    path.join(minimalDir, 'bare-sdk.js'),
+    path.join(projectDir, '.local', 'bench-bare-sdk.out'),
+  );
   const cloud = await LocalCloud.start({ assemblyDir });
   try {
     // Only the measured invocations run: what the order API publishes stays in its queues and stream.
@@ -90,22 +115,29 @@ export async function measureColdStarts(runs: number): Promise<BenchResult[]> {
     for (let run = 0; run < runs; run++) {
       for (const { runtime } of cloud.functions) {
         const { config } = runtime;
-        record(config.label, await coldStart(config, firstEvent(config.label)));
-        record(
-          'minimal',
-          await coldStart({ ...config, codeDir: minimalDir, handler: 'index.handler' }, firstEvent(config.label)),
-        );
-        if (config.label === 'audit-log-writer')
-          record(
-            'bare-sdk',
-            await coldStart({ ...config, codeDir: minimalDir, handler: 'bare-sdk.handler' }, firstEvent(config.label)),
-          );
+        const event = () => firstEvent(config.label);
+        const measure = async (label: string, codeDir = config.codeDir, handler = config.handler) =>
+          record(label, await coldStart({ ...config, codeDir, handler }, event()));
+        // The audit-log writer and its bare SDK twin side by side, the first of them alternating from run to run:
+        // the vsBareSdk ratio compares environments started moments apart.
+        const audit = config.label === 'audit-log-writer';
+        if (audit && run % 2 === 1) await measure('bare-sdk', bareSdkDir, 'index.handler');
+        await measure(config.label);
+        if (audit && run % 2 === 0) await measure('bare-sdk', bareSdkDir, 'index.handler');
+        await measure('minimal', minimalDir, 'index.handler');
+        if (audit) await measure('bare-sdk-unbundled', minimalDir, 'bare-sdk.handler');
       }
     }
     const minimal = median((samples.get('minimal') as { initMs: number[] }).initMs);
     const bareSdk = median((samples.get('bare-sdk') as { initMs: number[] }).initMs);
-    const auditLogWriter = median((samples.get('audit-log-writer') as { initMs: number[] }).initMs);
-    const functions = [...samples.entries()].filter(([label]) => label !== 'minimal' && label !== 'bare-sdk');
+    const bareSdkUnbundled = median((samples.get('bare-sdk-unbundled') as { initMs: number[] }).initMs);
+    const auditLogWriterRuns = (samples.get('audit-log-writer') as { initMs: number[] }).initMs;
+    const auditLogWriter = median(auditLogWriterRuns);
+    const bareSdkRuns = (samples.get('bare-sdk') as { initMs: number[] }).initMs;
+    const pairedVsBareSdk = median(auditLogWriterRuns.map((ms, run) => ms / bareSdkRuns[run]));
+    const functions = [...samples.entries()].filter(
+      ([label]) => !['minimal', 'bare-sdk', 'bare-sdk-unbundled'].includes(label),
+    );
     const slowest = functions
       .map(([label, { initMs, loadMs }]) => ({ label, initMs: median(initMs), loadMs: median(loadMs) }))
       .sort((a, b) => b.initMs - a.initMs);
@@ -125,7 +157,11 @@ export async function measureColdStarts(runs: number): Promise<BenchResult[]> {
         unit: 'x',
         baseline: round(bareSdk),
         ratio: round(auditLogWriter / bareSdk),
-        note: `the audit-log writer (${round(auditLogWriter)} ms) over the same job with the bare SDK (${round(bareSdk)} ms: JSON.parse and one conditional PutItem per record): what the kit itself adds`,
+        note:
+          `the audit-log writer (${round(auditLogWriter)} ms) over the same job with the bare SDK (${round(bareSdk)} ms: ` +
+          'JSON.parse and one conditional PutItem per record, bundled by ConsumerFunction as the functions are): what ' +
+          `the kit itself adds. Against the bare handler unbundled, its SDK from the runtime (${round(bareSdkUnbundled)} ms): ` +
+          `${round(auditLogWriter / bareSdkUnbundled)}x. Median of the ratios of each run: ${round(pairedVsBareSdk)}`,
       },
       ...slowest.map(({ label, initMs, loadMs }) => ({
         name: `coldStart.initMs.${label}`,

@@ -28,7 +28,9 @@ export {
   type WaitForRestOptions,
 } from './local-cloud';
 export {
+  type BucketObject,
   type FunctionLogLine,
+  LocalBucket,
   LocalFunction,
   LocalQueue,
   type LocalResourceIdentity,

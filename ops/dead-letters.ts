@@ -55,6 +55,14 @@ export async function listMessages(
   return [...listed.values()];
 }
 
+/**
+ * The message attribute that holds a dead letter's identity, written by the runtime kit's dead-letter writer: the
+ * key of the record's dead-letter mark in the consumer's idempotency table, `<consumer>.dead-letter#<digest>`, where
+ * the digest is of the source (queue or stream ARN) and the record (SQS message ID, or Kinesis shard and sequence
+ * number). Every copy of one record's dead letter from one consumer carries the same value.
+ */
+export const DEAD_LETTER_IDENTITY_ATTRIBUTE = `${DEAD_LETTER_ATTRIBUTE_PREFIX}dead-letter-id`;
+
 /** Whether the runtime kit wrote this dead letter (a record that can never succeed), rather than the platform. */
 export function isKitDeadLetter(message: Message): boolean {
   return message.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.error] !== undefined;
@@ -71,16 +79,42 @@ export function isKitAttribute(name: string): boolean {
 }
 
 /**
- * The record a dead letter stands for, the same for every copy of it: the kit's source ARN and record ID; for a
- * Kinesis on-failure record, its stream, shard and sequence range; for a message SQS moved, its message ID. An
- * execution environment that dies between sending a dead letter and marking it sent leaves two copies of one record.
+ * The record a dead letter stands for, the same for every copy of it: the kit's identity attribute (consumer and
+ * record); for a kit dead letter written before that attribute, its source ARN and record ID; for a Kinesis
+ * on-failure record, its stream, shard and sequence range; for a message SQS moved, its message ID.
+ *
+ * An execution environment that dies between sending a dead letter to a standard queue and marking it sent leaves
+ * two copies of one record: count, alarm and redrive by this identity, not by message.
  */
 export function deadLetterIdentity(message: Message): string {
   const attributes = message.MessageAttributes ?? {};
+  const identity = attributes[DEAD_LETTER_IDENTITY_ATTRIBUTE]?.StringValue;
+  if (identity !== undefined) return `record ${identity}`;
   const sourceArn = attributes[DEAD_LETTER_ATTRIBUTES.sourceArn]?.StringValue;
   const recordId = attributes[DEAD_LETTER_ATTRIBUTES.recordId]?.StringValue;
   if (sourceArn !== undefined && recordId !== undefined) return `record ${sourceArn} ${recordId}`;
   const batch = kinesisBatchInfo(message.Body);
   if (batch) return `batch ${batch.streamArn} ${batch.shardId} ${batch.startSequenceNumber}-${batch.endSequenceNumber}`;
   return `message ${message.MessageId}`;
+}
+
+/** The messages of a dead-letter queue grouped by identity: one entry per record, and its copies beyond the first. */
+export interface DistinctDeadLetters {
+  /** The first message listed of each identity. */
+  readonly distinct: Message[];
+  /** Every later copy of an identity already in `distinct`: delivered twice, counted once. */
+  readonly copies: Message[];
+}
+
+/** Splits dead letters into one per identity and the copies beyond it (see {@link deadLetterIdentity}). */
+export function distinctDeadLetters(messages: readonly Message[]): DistinctDeadLetters {
+  const seen = new Set<string>();
+  const distinct: Message[] = [];
+  const copies: Message[] = [];
+  for (const message of messages) {
+    const identity = deadLetterIdentity(message);
+    (seen.has(identity) ? copies : distinct).push(message);
+    seen.add(identity);
+  }
+  return { distinct, copies };
 }

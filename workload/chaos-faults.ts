@@ -2,17 +2,18 @@
  * The faults a chaos run injects into an execution environment, loaded by the local cloud's worker before the
  * function's code (a plugin's `preload`). `EDA_KIT_FAULTS` holds the rates, from 0 to 1: the handler throws; the
  * process dies mid-invocation; it dies right after a conditional write (between an effect and its idempotency
- * record, or between a pin and its effect); it hangs past its timeout. Each fault is announced on stdout before it
- * happens, so the run can count them.
+ * record, or between a pin and its effect); it hangs past its timeout; a DynamoDB request is throttled or fails with
+ * a 5xx. Each fault is announced on stdout before it happens, so the run can count them.
  */
 import { ClientRequest } from 'node:http';
+import { Readable } from 'node:stream';
 import { CONSUMER_ENVIRONMENT } from '../contract';
 import { seededRandom } from '../local/seeded-random';
 
 type Handler = (event: unknown, context: object) => Promise<unknown>;
 
 const faults = JSON.parse(process.env.EDA_KIT_FAULTS ?? '{}') as Partial<
-  Record<'throw' | 'kill' | 'killAfterEffect' | 'hang' | 'seed', number>
+  Record<'throw' | 'kill' | 'killAfterEffect' | 'hang' | 'dynamodb' | 'seed', number>
 >;
 // The run's seed, this function and this environment's place among its environments: a seeded plan per process.
 const random = seededRandom(
@@ -72,7 +73,46 @@ function killAfterConditionalWrites(afterWrite: () => void): void {
   } as typeof end;
 }
 
+/** DynamoDB's answers to a throttled or failed request, as the SDK expects them (JSON 1.0 protocol). */
+const DYNAMODB_FAULTS = [
+  { statusCode: 400, type: 'ThrottlingException', message: 'Rate of requests exceeds the allowed throughput' },
+  { statusCode: 500, type: 'InternalServerError', message: 'Internal server error' },
+] as const;
+
+/**
+ * Answers a `rate` share of this process's DynamoDB requests with DynamoDB's throttling or internal-error response
+ * instead of sending them, at the SDK's HTTP handler (the Lambda runtime's copy of the SDK, on NODE_PATH, that the
+ * function's clients use): the SDK's own retries and error handling then run as they would on a real response, and
+ * what still fails after them reaches the consumer as a transient error. Nothing sits between the function and
+ * the emulator, so a request that is not failed costs nothing more.
+ */
+function failDynamoDBRequests(rate: number): void {
+  const { NodeHttpHandler } = require('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler');
+  const { HttpResponse } = require('@smithy/core/protocols') as typeof import('@smithy/core/protocols');
+  const { handle } = NodeHttpHandler.prototype;
+  NodeHttpHandler.prototype.handle = function (this: InstanceType<typeof NodeHttpHandler>, request, options) {
+    const target = request.headers['x-amz-target'] ?? request.headers['X-Amz-Target'] ?? '';
+    if (target.startsWith('DynamoDB_') && chance(rate)) {
+      const fault = DYNAMODB_FAULTS[Math.floor(random() * DYNAMODB_FAULTS.length)];
+      announce(`dynamodb:${fault.type}`);
+      const body = JSON.stringify({
+        __type: `com.amazonaws.dynamodb.v20120810#${fault.type}`,
+        message: `${fault.message} (injected)`,
+      });
+      return Promise.resolve({
+        response: new HttpResponse({
+          statusCode: fault.statusCode,
+          headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': fault.type },
+          body: Readable.from([Buffer.from(body)]),
+        }),
+      });
+    }
+    return handle.call(this, request, options);
+  };
+}
+
 // Installed as this module loads, before the function's bundle: its SDK clients' requests must be watched.
+if (faults.dynamodb) failDynamoDBRequests(faults.dynamodb);
 if (faults.killAfterEffect) {
   killAfterConditionalWrites(() => {
     if (!chance(faults.killAfterEffect)) return;

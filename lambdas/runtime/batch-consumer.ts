@@ -14,12 +14,17 @@ import { type ConsumerOptions, resolveConsumerClients, resolveConsumerConfig } f
 import { DeadLetterLedger } from './dead-letter-ledger';
 import { type DeadLetterOutcome, DeadLetterRouter } from './dead-letter-routing';
 import { DeadLetterWriter } from './dead-letter-writer';
-import { DuplicateOfFailedRecordError, isPermanentFailure, OutOfTimeError } from './errors';
+import {
+  BlockedByEarlierFailureError,
+  DuplicateOfFailedRecordError,
+  isPermanentFailure,
+  OutOfTimeError,
+} from './errors';
 import type { RecordContext } from './event-handler';
 import { IdempotentHandlers } from './idempotent-handlers';
 import { InBatchDedupe } from './in-batch-dedupe';
 import { applyWhenKeyFree } from './in-progress-backoff';
-import type { KeyedBatchProcessor } from './keyed-batch-processor';
+import type { KeyedBatchProcessor, Turn } from './keyed-batch-processor';
 import { createLogger } from './observability';
 import { type ParsedEvent, parseEvent } from './parse';
 import { RecordMetrics } from './record-metrics';
@@ -31,6 +36,9 @@ import { type RecordBody, type RecordSource, recordKey } from './records';
  * record started at the last moment and cut off by the timeout would lock its key until the record expires.
  */
 export const MIN_REMAINING_MS_TO_START = 1_000;
+
+/** The turn of a record whose processor runs one record of a group at a time: it waits for nothing. */
+const NOW: Turn = () => Promise.resolve();
 
 /** A record of an SQS or a Kinesis batch. */
 export type BatchRecord = SQSRecord | KinesisStreamRecord;
@@ -76,7 +84,8 @@ export class BatchConsumer {
         new Metrics({ namespace: process.env[CONSUMER_ENVIRONMENT.metricsNamespace] || DEFAULT_METRICS_NAMESPACE }),
     );
     this.deadLetters = new DeadLetterRouter(
-      new DeadLetterWriter(clients.sqs, config.deadLetterQueueUrl),
+      // Made on the first dead letter, from what was resolved now: the environment may have changed by then.
+      () => new DeadLetterWriter(clients.sqs(), config.deadLetterQueueUrl, config.idempotencyKeyPrefix),
       new DeadLetterLedger(clients.dynamoDB, config.idempotencyTableName, config.idempotencyKeyPrefix),
     );
     this.handlers = new IdempotentHandlers(options.events, {
@@ -104,12 +113,24 @@ export class BatchConsumer {
     this.handlers.registerLambdaContext(context);
     this.logger.addContext(context);
     const prepared = new Map(records.map((record) => [recordKey(record), this.prepare(read(record))]));
-    const dedupe = new InBatchDedupe();
+    const dedupe = new InBatchDedupe(
+      [...prepared].flatMap(([key, entry]) => ('dedupeKey' in entry ? [[key, entry.dedupeKey] as const] : [])),
+    );
     const { processor, options } = choose(prepared);
+    const turnOf = (record: BatchRecord): Turn => ('turnOf' in processor ? processor.turnOf(record) : NOW);
     try {
       return await processPartialResponse(
         { Records: records } as SQSEvent,
-        (record: BatchRecord) => this.process(prepared.get(recordKey(record)) as PreparedRecord, dedupe, context),
+        (record: BatchRecord) => {
+          const key = recordKey(record);
+          return this.process(
+            prepared.get(key) as PreparedRecord,
+            dedupe.isFirst(key),
+            dedupe,
+            context,
+            turnOf(record),
+          );
+        },
         processor,
         { context, throwOnFullBatchFailure: false, ...options } as never,
       );
@@ -127,29 +148,54 @@ export class BatchConsumer {
     }
   }
 
-  private async process(record: PreparedRecord, dedupe: InBatchDedupe, lambdaContext: Context): Promise<void> {
+  /**
+   * Processes one record. `turn` resolves when the records before it in its ordering group succeeded (at once when
+   * the processor runs them one after another): the record takes its idempotency key first, and waits for its turn
+   * only to apply its effect, so the requests around effects overlap while the effects keep their order. A record
+   * blocked by an earlier failure is reported failed, and neither counted nor logged: the failure it follows was.
+   *
+   * @param isFirst - whether the record is the first of its dedupe key in the batch; a later one follows its outcome.
+   */
+  private async process(
+    record: PreparedRecord,
+    isFirst: boolean,
+    dedupe: InBatchDedupe,
+    lambdaContext: Context,
+    turn: Turn,
+  ): Promise<void> {
     const { body } = record;
     if ('error' in record) {
+      await turn();
       return this.deadLetter(body, record.error, this.recordContext(body.source, undefined, lambdaContext).logger);
     }
     const { parsed, dedupeKey } = record;
     const context = this.recordContext(body.source, parsed, lambdaContext);
 
-    const earlier = dedupe.earlierOutcome(dedupeKey);
-    if (earlier === 'done') return this.metrics.duplicate();
-    if (earlier === 'failed') throw new DuplicateOfFailedRecordError(parsed.key);
+    if (!isFirst) {
+      // The first record of the key is in the same ordering group, before this one: settled once this turn comes.
+      await turn();
+      const earlier = dedupe.earlierOutcome(dedupeKey);
+      if (earlier === 'done') return this.metrics.duplicate();
+      if (earlier === 'failed') throw new DuplicateOfFailedRecordError(parsed.key);
+    }
 
     try {
       const remainingMs = lambdaContext.getRemainingTimeInMillis();
       if (remainingMs < MIN_REMAINING_MS_TO_START) throw new OutOfTimeError(remainingMs);
       const ranNow = await applyWhenKeyFree(
-        () => this.handlers.apply(parsed, context),
+        () => this.handlers.apply(parsed, context, turn),
         () => lambdaContext.getRemainingTimeInMillis(),
       );
+      // Applied by an earlier invocation, it did not wait in its handler: it is reported in its turn all the same.
+      if (!ranNow) await turn();
       dedupe.settle(dedupeKey, 'done');
       if (ranNow) this.metrics.processed(body.source.arrivedAtMs);
       else this.metrics.duplicate();
     } catch (error) {
+      if (error instanceof BlockedByEarlierFailureError) {
+        dedupe.settle(dedupeKey, 'failed');
+        throw error;
+      }
       if (isPermanentFailure(error)) {
         dedupe.settle(dedupeKey, 'done');
         return this.deadLetter(body, error as Error, context.logger);

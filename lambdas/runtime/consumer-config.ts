@@ -1,8 +1,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { CONSUMER_ENVIRONMENT, idempotencyKeyPrefix } from '../../contract';
+import { environmentDynamoDBClient, environmentSqsClient } from './environment-clients';
 import type { EventHandler } from './event-handler';
 
 /** How a set of event handlers becomes a batch consumer. */
@@ -50,13 +51,14 @@ export interface ConsumerOptions {
   /**
    * The DynamoDB client for idempotency records and dead-letter marks.
    *
-   * @default - a client from the environment's configuration
+   * @default - the execution environment's client, from its configuration: one client shared by every consumer
+   *   and effect helper given none
    */
   readonly dynamoDBClient?: DynamoDBClient;
   /**
    * The SQS client for dead letters.
    *
-   * @default - a client from the environment's configuration
+   * @default - the execution environment's client, from its configuration, created on the first dead letter
    */
   readonly sqsClient?: SQSClient;
   /**
@@ -139,15 +141,19 @@ function resolveKeyPrefix(env: NodeJS.ProcessEnv): string {
 export interface ConsumerClients {
   /** For idempotency records and dead-letter marks: one client, so one connection pool, for all of them. */
   readonly dynamoDB: DynamoDBClient;
-  /** For dead letters. */
-  readonly sqs: SQSClient;
+  /** For dead letters: the client, made on the first call when the options give none. */
+  readonly sqs: () => SQSClient;
 }
 
-/** The clients the options give, or new ones from the environment's configuration. */
+/**
+ * The clients the options give, or else the execution environment's: its DynamoDB client, and its SQS client once
+ * the first dead letter needs it.
+ */
 export function resolveConsumerClients(options: ConsumerOptions): ConsumerClients {
+  const { sqsClient } = options;
   return {
-    dynamoDB: options.dynamoDBClient ?? new DynamoDBClient({}),
-    sqs: options.sqsClient ?? new SQSClient({}),
+    dynamoDB: options.dynamoDBClient ?? environmentDynamoDBClient(),
+    sqs: sqsClient ? () => sqsClient : environmentSqsClient,
   };
 }
 

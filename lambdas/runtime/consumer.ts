@@ -12,6 +12,13 @@ import type { ConsumerOptions } from './consumer-config';
 import { KeyedBatchProcessor } from './keyed-batch-processor';
 import { readKinesisRecord, readSqsRecord, recordKey } from './records';
 
+/**
+ * How many records of one key are under way at once: the next record takes its idempotency key while the one before
+ * it applies its effect and completes; effects still apply one after another. Two measured fastest: records further
+ * ahead queue their keys' writes in front of the effects the key is waiting for.
+ */
+const RECORDS_IN_FLIGHT_PER_KEY = 2;
+
 /** A Lambda handler for SQS events with partial batch responses. */
 export type QueueBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 /** A Lambda handler for Kinesis events with partial batch responses. */
@@ -35,15 +42,20 @@ export function createQueueConsumer(options: ConsumerOptions): QueueBatchHandler
       if (isFifo) return { processor: fifo, options: { skipGroupOnError: true } };
       // Records with the same idempotency key run in one group, one after another: a duplicate is settled by the
       // first without touching the store.
-      return { processor: standard.groupBy((record) => dedupeKeyIn(prepared, record) ?? recordKey(record)) };
+      return {
+        processor: standard.groupBy((record) => dedupeKeyIn(prepared, record) ?? recordKey(record), {
+          recordsInFlight: RECORDS_IN_FLIGHT_PER_KEY,
+        }),
+      };
     }) as Promise<SQSBatchResponse>;
   };
 }
 
 /**
- * Turns event handlers into a Kinesis batch consumer: records with the same partition key run one after another
- * in arrival order; different partition keys run in parallel (bounded). After a failure, the rest of that key's
- * records are reported failed with it, and the response names the failed sequence numbers.
+ * Turns event handlers into a Kinesis batch consumer: records with the same partition key apply their effects one
+ * after another in arrival order (the next one taking its idempotency key meanwhile); different partition keys run
+ * in parallel (bounded). After a failure, the rest of that key's records apply nothing and are reported failed
+ * with it, and the response names the failed sequence numbers.
  *
  * Call it at module scope: it reads the environment (idempotency table, key prefix, failure queue) once, and
  * throws there when a variable is missing.
@@ -53,7 +65,9 @@ export function createStreamConsumer(options: ConsumerOptions): StreamBatchHandl
   const processor = new KeyedBatchProcessor(EventType.KinesisDataStreams, consumer.maxConcurrency);
   return async (event, context) =>
     consumer.run(event.Records, readKinesisRecord, context, (prepared) => ({
-      processor: processor.groupBy(orderingGroups(event.Records, prepared)),
+      processor: processor.groupBy(orderingGroups(event.Records, prepared), {
+        recordsInFlight: RECORDS_IN_FLIGHT_PER_KEY,
+      }),
     })) as Promise<KinesisStreamBatchResponse>;
 }
 

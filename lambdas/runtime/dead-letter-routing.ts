@@ -11,10 +11,21 @@ export type DeadLetterOutcome = 'sent' | 'sent-before';
  * in the ledger, sends it with its reason, then marks it.
  */
 export class DeadLetterRouter {
+  private writerInstance: DeadLetterWriter | undefined;
+
+  /**
+   * @param createWriter - makes the writer (and its SQS client) on the first dead letter, not at cold start.
+   * @param ledger - where dead-lettered records are marked.
+   */
   constructor(
-    private readonly writer: DeadLetterWriter,
+    private readonly createWriter: () => DeadLetterWriter,
     private readonly ledger: DeadLetterLedger,
   ) {}
+
+  private get writer(): DeadLetterWriter {
+    this.writerInstance ??= this.createWriter();
+    return this.writerInstance;
+  }
 
   /**
    * Dead-letters one record. Rejects when the lookup or the send fails: the record is then reported failed and the

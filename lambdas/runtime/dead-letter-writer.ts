@@ -1,6 +1,18 @@
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DEAD_LETTER_ATTRIBUTES } from '../../contract';
+import {
+  CONSUMER_ENVIRONMENT,
+  DEAD_LETTER_ATTRIBUTE_PREFIX,
+  DEAD_LETTER_ATTRIBUTES,
+  deadLetterMarkKey,
+  idempotencyKeyPrefix,
+} from '../../contract';
 import { type RecordSource, sourceDigest } from './records';
+
+/**
+ * The message attribute that holds a dead letter's identity: the same for every copy of one record's dead letter
+ * from one consumer, which the operations tools count and redrive by (`ops/dead-letters.ts` reads it by this name).
+ */
+export const DEAD_LETTER_IDENTITY_ATTRIBUTE = `${DEAD_LETTER_ATTRIBUTE_PREFIX}dead-letter-id`;
 
 /** The largest SQS message, body and attributes together. */
 const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -11,12 +23,34 @@ const MAX_REASON_CHARACTERS = 1024;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the allowed control characters are the point.
 const SQS_TEXT = /^[\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
 
-/** Sends records that can never succeed to a dead-letter queue, with their body, reason and source. */
+/**
+ * Sends records that can never succeed to a dead-letter queue, with their body, reason, source and identity.
+ *
+ * On a standard queue a record can reach the queue twice: an execution environment that dies after SQS took the
+ * dead letter and before the record was marked dead-lettered leaves a delivery that cannot tell whether the send was
+ * taken, and it sends again, so that the record is never lost. Both copies carry the same identity
+ * (`eda-kit.dead-letter-id`), derived from the consumer and the record alone, so that whatever reads the queue counts
+ * and redrives the record once. On a FIFO queue SQS drops the copy itself: the record's digest is its deduplication
+ * ID.
+ */
 export class DeadLetterWriter {
+  /**
+   * @param sqs - the SQS client.
+   * @param queueUrl - the dead-letter queue.
+   * @param keyPrefix - the consumer's idempotency key prefix (`<consumer name>.`): a dead letter's identity is the
+   *   key of its record's dead-letter mark under it. Defaults to the prefix the consumer resolves from its
+   *   environment (`IDEMPOTENCY_KEY_PREFIX`, else its service name).
+   */
   constructor(
     private readonly sqs: SQSClient,
     private readonly queueUrl: string,
+    private readonly keyPrefix: string = environmentKeyPrefix(),
   ) {}
+
+  /** The identity of the dead letter of `source` from this consumer: the same for every copy of it. */
+  public identity(source: RecordSource): string {
+    return deadLetterMarkKey(this.keyPrefix, sourceDigest(source));
+  }
 
   /** Sends one record. Throws when SQS does not take it, so the record is retried rather than lost. */
   public async send(bytes: Buffer, source: RecordSource, error: Error): Promise<void> {
@@ -30,6 +64,7 @@ export class DeadLetterWriter {
       [DEAD_LETTER_ATTRIBUTES.error]: stringAttribute(error.name),
       [DEAD_LETTER_ATTRIBUTES.sourceArn]: stringAttribute(source.sourceArn),
       [DEAD_LETTER_ATTRIBUTES.recordId]: stringAttribute(source.id),
+      [DEAD_LETTER_IDENTITY_ATTRIBUTE]: stringAttribute(this.identity(source)),
       // An empty body is not a valid SQS message: it travels as one space, marked `empty`.
       [DEAD_LETTER_ATTRIBUTES.bodyEncoding]: stringAttribute(bytes.length === 0 ? 'empty' : asText ? 'utf8' : 'base64'),
     };
@@ -56,6 +91,14 @@ export class DeadLetterWriter {
       }),
     );
   }
+}
+
+/** The key prefix a consumer resolves from its environment when its options give none (see `consumer-config.ts`). */
+function environmentKeyPrefix(): string {
+  return (
+    process.env[CONSUMER_ENVIRONMENT.idempotencyKeyPrefix] ??
+    idempotencyKeyPrefix(process.env[CONSUMER_ENVIRONMENT.serviceName] ?? 'consumer')
+  );
 }
 
 /** Characters SQS rejects, one at a time. */

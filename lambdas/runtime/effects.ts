@@ -3,24 +3,25 @@
  * died between its effect and the COMPLETED record: so every effect is itself conditional.
  *
  * Each helper writes through the DynamoDB client in its options (`dynamoDBClient`), or else through one client for
- * the whole execution environment, created on the first write (never at import) from the environment's
- * configuration.
+ * the whole execution environment, from the environment's configuration: the one the consumers given no client use,
+ * created with the first of them or on the first write (never at import).
  *
  * @module
  */
 import { createHash } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { environmentDynamoDBClient } from './environment-clients';
 
 /** What every effect helper accepts: the client it writes through. */
 export interface EffectOptions {
   /**
    * The DynamoDB client the effect goes through (the helpers wrap it in a document client of their own, once per
-   * client, so items are plain JavaScript values and `undefined` attributes are left out). Pass the client a
-   * consumer uses (`ConsumerOptions.dynamoDBClient`) to share its connections, or one set up for a test.
+   * client, so items are plain JavaScript values and `undefined` attributes are left out). Pass the client you gave
+   * a consumer (`ConsumerOptions.dynamoDBClient`) to share its connections, or one set up for a test.
    *
-   * @default - one client for the execution environment, created on first use from the environment's
-   *   configuration
+   * @default - one client for the execution environment, from the environment's configuration, shared with the
+   *   consumers given no client
    */
   readonly dynamoDBClient?: DynamoDBClient;
 }
@@ -73,19 +74,11 @@ export interface PinFirstOptions<T extends Record<string, unknown>> extends Effe
 /** How long a pin is kept unless its caller says: the default idempotency expiry (1 day) and 7 days of retention. */
 const DEFAULT_PIN_SECONDS = 8 * 24 * 3600;
 
-let defaultClient: DynamoDBClient | undefined;
-
-/** The execution environment's client, created on first use so that importing the kit creates none. */
-function defaultDynamoDBClient(): DynamoDBClient {
-  defaultClient ??= new DynamoDBClient({});
-  return defaultClient;
-}
-
 /** One document client per DynamoDB client: wrapping is cheap, but not free on every write. */
 const documentClients = new WeakMap<DynamoDBClient, DynamoDBDocumentClient>();
 
 function documentClient(options: EffectOptions): DynamoDBDocumentClient {
-  const client = options.dynamoDBClient ?? defaultDynamoDBClient();
+  const client = options.dynamoDBClient ?? environmentDynamoDBClient();
   let documents = documentClients.get(client);
   if (!documents) {
     documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });

@@ -56,13 +56,17 @@ export class IdempotentHandlers {
   /**
    * Applies a parsed event unless its key completed before. Resolves to whether its handler ran now; rejects with
    * Powertools' `IdempotencyAlreadyInProgressError` while another invocation holds the key, and with what the
-   * handler threw (its record deleted, so a retry runs it again).
+   * handler (or `turn`) threw (its record deleted, so a retry runs it again).
+   *
+   * @param turn - awaited after the key is taken and before the handler runs: the handler waits there for the
+   *   records that must apply before it; when it rejects, the handler does not run.
    */
-  public async apply(parsed: ParsedEvent, context: RecordContext): Promise<boolean> {
+  public async apply(parsed: ParsedEvent, context: RecordContext, turn?: () => Promise<void>): Promise<boolean> {
     const handler = this.handlers.get(parsed.type) as EventHandler;
     const { applyOnce } = this.idempotent.get(parsed.type) as IdempotentHandler;
     let ranNow = false;
     await applyOnce(parsed.key, async () => {
+      await turn?.();
       ranNow = true;
       await handler.handle(parsed.event, context);
     });

@@ -8,6 +8,25 @@ export type KeyOutcome = 'done' | 'failed';
  */
 export class InBatchDedupe {
   private readonly outcomes = new Map<string, KeyOutcome>();
+  private readonly firsts = new Set<string>();
+
+  /**
+   * @param records - the batch's records that passed their checks, in arrival order: each one's key in the batch
+   *   (`recordKey`) and its dedupe key.
+   */
+  constructor(records: Iterable<readonly [recordKey: string, dedupeKey: string]> = []) {
+    const seen = new Set<string>();
+    for (const [recordKey, dedupeKey] of records) {
+      if (seen.has(dedupeKey)) continue;
+      seen.add(dedupeKey);
+      this.firsts.add(recordKey);
+    }
+  }
+
+  /** Whether the record is the first of its dedupe key in the batch: the one that applies it, for all of them. */
+  public isFirst(recordKey: string): boolean {
+    return this.firsts.has(recordKey);
+  }
 
   /** What became of `dedupeKey` earlier in the batch, if it was seen. */
   public earlierOutcome(dedupeKey: string): KeyOutcome | undefined {

@@ -26,6 +26,14 @@ export interface BundlingOptions {
    */
   readonly externalModules?: string[];
   /**
+   * The `package.json` fields a bundled package's entry is read from, in order, as esbuild's `mainFields`. To bundle
+   * the AWS SDK (`externalModules: []`), `['module', 'main']` takes its ES module builds, which esbuild tree-shakes
+   * to the commands a function uses; the default takes its CommonJS builds, every command of each client.
+   *
+   * @default - esbuild's default for the node platform (`main`, then `module`)
+   */
+  readonly mainFields?: string[];
+  /**
    * Identifiers replaced at build time, as esbuild's `define`.
    *
    * @default - none
@@ -56,6 +64,7 @@ export function esbuildCode(entry: string, runtime: lambda.Runtime, options: Bun
             minify: options.minify ?? true,
             sourcemap: options.sourceMap ?? false,
             external: options.externalModules ?? ['@aws-sdk/*', '@smithy/*'],
+            mainFields: options.mainFields,
             define: options.define,
             logLevel: 'warning',
             legalComments: 'none',

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { expect, test } from 'vitest';
 import { createQueue } from '../../local/emulators';
-import { deadLetterIdentity, deadLetterReason, listMessages } from '../../ops/dead-letters';
+import {
+  DEAD_LETTER_IDENTITY_ATTRIBUTE,
+  deadLetterIdentity,
+  deadLetterReason,
+  distinctDeadLetters,
+  listMessages,
+} from '../../ops/dead-letters';
 import { emulatorClients } from '../../ops/endpoint-clients';
 
 const { sqs } = emulatorClients({
@@ -76,4 +82,33 @@ test('GIVEN max THEN listMessages lists at most that many', async () => {
   const messages = await listMessages(sqs, queueUrl, { max: 3 });
 
   expect(messages).toHaveLength(3);
+});
+
+test('GIVEN dead letters with the identity attribute THEN the identity is the attribute, whatever else they carry', () => {
+  // Prepare: two copies of one record's dead letter (their record attributes differ only in what a retry may change),
+  // and the same record dead-lettered by another consumer.
+  const deadLetter = (messageId: string, identity: string, reason: string) => ({
+    MessageId: messageId,
+    Body: '{"type":"OrderPlaced"}',
+    MessageAttributes: {
+      'eda-kit.error': { DataType: 'String', StringValue: 'SchemaViolationError' },
+      'eda-kit.reason': { DataType: 'String', StringValue: reason },
+      'eda-kit.source-arn': { DataType: 'String', StringValue: 'arn:aws:kinesis:us-east-1:000000000000:stream/s' },
+      'eda-kit.record-id': { DataType: 'String', StringValue: 'shardId-000000000000:1' },
+      [DEAD_LETTER_IDENTITY_ATTRIBUTE]: { DataType: 'String', StringValue: identity },
+    },
+  });
+  const first = deadLetter('m-1', 'inventory-updater.dead-letter#abc', 'first delivery');
+  const copy = deadLetter('m-2', 'inventory-updater.dead-letter#abc', 'second delivery');
+  const otherConsumer = deadLetter('m-3', 'audit-log-writer.dead-letter#abc', 'first delivery');
+
+  // Act
+  const { distinct, copies } = distinctDeadLetters([first, copy, otherConsumer]);
+
+  // Assess
+  expect(deadLetterIdentity(first)).toBe('record inventory-updater.dead-letter#abc');
+  expect(deadLetterIdentity(copy)).toBe(deadLetterIdentity(first));
+  expect(deadLetterIdentity(otherConsumer)).not.toBe(deadLetterIdentity(first));
+  expect(distinct.map((message) => message.MessageId)).toEqual(['m-1', 'm-3']);
+  expect(copies.map((message) => message.MessageId)).toEqual(['m-2']);
 });

@@ -138,6 +138,7 @@ test('GIVEN --local in the folder of a served local cloud THEN eda-kit finds its
     method: 'dry-run',
     moved: 0,
     byReason: { SchemaViolationError: 1, 'redriven by SQS': 1 },
+    duplicates: 0,
   });
 });
 

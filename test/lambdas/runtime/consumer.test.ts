@@ -619,6 +619,81 @@ describe('stream consumer', () => {
     expect(consumer.runs.sort()).toEqual([a[0], a[1], b[0], b[1]].map((o) => o.orderId).sort());
   });
 
+  test('GIVEN records of one partition key THEN the next takes its idempotency key while the one before applies', async () => {
+    const applied: string[] = [];
+    const consumer = orderConsumer(h, {
+      fail: (orderId) => {
+        applied.push(orderId);
+        return undefined;
+      },
+    });
+    const orders = [orderPlaced({ sku: 'SKU-A' }), orderPlaced({ sku: 'SKU-A' }), orderPlaced({ sku: 'SKU-A' })];
+    const records = orders.map((o) => kinesisRecord(JSON.stringify(o), { partitionKey: 'SKU-A' }));
+
+    const response = await consumer.stream(kinesisEvent(records), lambdaContext());
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    // The second record took its key (INPROGRESS) before the first was COMPLETED: it did not wait on the first.
+    expect(consumer.requests.slice(0, 3)).toEqual(['PutItemCommand', 'PutItemCommand', 'UpdateItemCommand']);
+    expect(consumer.requests.filter((name) => name === 'PutItemCommand')).toHaveLength(3);
+    expect(consumer.requests.filter((name) => name === 'UpdateItemCommand')).toHaveLength(3);
+    expect(applied).toEqual(orders.map((o) => o.orderId));
+  });
+
+  test('GIVEN a failure THEN the records after it leave no idempotency record, so the retry applies them at once', async () => {
+    // GIVEN a table of its own, and a key whose first record fails once
+    const own = await harness();
+    let failing = true;
+    const a = [orderPlaced({ sku: 'SKU-A' }), orderPlaced({ sku: 'SKU-A' }), orderPlaced({ sku: 'SKU-A' })];
+    const b = orderPlaced({ sku: 'SKU-B' });
+    const consumer = orderConsumer(own, {
+      fail: (orderId) => (failing && orderId === a[0].orderId ? new Error('busy') : undefined),
+    });
+    const records = [a[0], b, a[1], a[2]].map((o) =>
+      kinesisRecord(JSON.stringify(o), { partitionKey: o.sku as string }),
+    );
+
+    // WHEN the batch is processed
+    const first = await consumer.stream(kinesisEvent(records), lambdaContext());
+
+    // THEN the key's records are reported from the failure on, and only a[0] and b ran
+    expect(first.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(
+      [records[0], records[2], records[3]].map((r) => r.kinesis.sequenceNumber),
+    );
+    expect([...consumer.runs].sort()).toEqual([a[0].orderId, b.orderId].sort());
+    // AND only b's idempotency record is left: the failed record's and the blocked records' were deleted
+    const { Items = [] } = await own.dynamodb.send(new ScanCommand({ TableName: own.tableName }));
+    expect(Items.map((item) => item.status?.S)).toEqual(['COMPLETED']);
+
+    // WHEN the platform retries from the first failure, with the fault gone
+    failing = false;
+    const started = Date.now();
+    const retry = await consumer.stream(kinesisEvent([records[0], records[2], records[3]]), lambdaContext());
+
+    // THEN every record applies at once, none waiting for a lock left behind, in order
+    expect(retry).toEqual({ batchItemFailures: [] });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(consumer.runs.filter((id) => id !== b.orderId)).toEqual([a[0], a[0], a[1], a[2]].map((o) => o.orderId));
+  });
+
+  test('GIVEN a failure THEN a later record of the key applied by an earlier invocation is reported with it', async () => {
+    const failing = orderPlaced({ sku: 'SKU-A' });
+    const consumer = orderConsumer(h, {
+      fail: (orderId) => (orderId === failing.orderId ? new Error('busy') : undefined),
+    });
+    const done = orderPlaced({ sku: 'SKU-A' });
+    const toRecord = (o: Record<string, unknown>) => kinesisRecord(JSON.stringify(o), { partitionKey: 'SKU-A' });
+    await consumer.stream(kinesisEvent([toRecord(done)]), lambdaContext());
+    const records = [orderPlaced({ sku: 'SKU-A' }), failing, done].map(toRecord);
+
+    const response = await consumer.stream(kinesisEvent(records), lambdaContext());
+
+    // As if it had not been attempted: the retry starts at the failure and finds it done then.
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(
+      [records[1], records[2]].map((r) => r.kinesis.sequenceNumber),
+    );
+  });
+
   test('GIVEN binary data THEN the full record goes to the failure queue, base64, with shard and sequence number', async () => {
     const consumer = orderConsumer(h);
     const bytes = Buffer.from([0x00, 0xff, 0xfe, 0x10, 0x80]);

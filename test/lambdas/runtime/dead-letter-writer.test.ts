@@ -1,11 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, test } from 'vitest';
-import { DEAD_LETTER_ATTRIBUTES } from '../../../contract';
-import { DeadLetterWriter } from '../../../lambdas/runtime/dead-letter-writer';
+import { DEAD_LETTER_ATTRIBUTES, deadLetterMarkKey } from '../../../contract';
+import { DEAD_LETTER_IDENTITY_ATTRIBUTE, DeadLetterWriter } from '../../../lambdas/runtime/dead-letter-writer';
 import { SchemaViolationError } from '../../../lambdas/runtime/errors';
-import { readKinesisRecord, readSqsRecord } from '../../../lambdas/runtime/records';
+import { type RecordSource, readKinesisRecord, readSqsRecord, sourceDigest } from '../../../lambdas/runtime/records';
 import { createQueue, emulatorClients } from '../../../local/emulators';
+import * as deadLetters from '../../../ops/dead-letters';
 import { FIFO_QUEUE_ARN, kinesisRecord, QUEUE_ARN, STREAM_ARN, sqsRecord } from '../../helpers/records';
 
 const { sqs } = emulatorClients({
@@ -27,13 +28,19 @@ function expectNearlyFull(message: Message): void {
 const schemaError = () =>
   new SchemaViolationError('OrderPlaced', ['quantity: Invalid value: Expected >=1 but received 0']);
 
+/** The key prefix of the consumer the writers in these tests write for. */
+const KEY_PREFIX = 'order-processor.';
+
 /** A new dead-letter queue of its own, so tests never read each other's messages. */
 async function deadLetterQueue(fifo = false): Promise<{ queueUrl: string; writer: DeadLetterWriter }> {
   const queueUrl = fifo
     ? await createQueue(sqs, `dlq-${randomUUID()}.fifo`, { FifoQueue: 'true' })
     : await createQueue(sqs, `dlq-${randomUUID()}`);
-  return { queueUrl, writer: new DeadLetterWriter(sqs, queueUrl) };
+  return { queueUrl, writer: new DeadLetterWriter(sqs, queueUrl, KEY_PREFIX) };
 }
+
+/** The identity a dead letter of `source` from the tests' consumer carries: the key of its dead-letter mark. */
+const identityOf = (source: RecordSource) => deadLetterMarkKey(KEY_PREFIX, sourceDigest(source));
 
 /** Everything in the queue (each test's queue holds at most a few messages). */
 async function receiveAll(queueUrl: string): Promise<Message[]> {
@@ -84,6 +91,7 @@ describe('DeadLetterWriter.send with a text body', () => {
       [DEAD_LETTER_ATTRIBUTES.error]: 'SchemaViolationError',
       [DEAD_LETTER_ATTRIBUTES.sourceArn]: STREAM_ARN,
       [DEAD_LETTER_ATTRIBUTES.recordId]: `shardId-000000000000:${record.kinesis.sequenceNumber}`,
+      [DEAD_LETTER_IDENTITY_ATTRIBUTE]: identityOf(source),
       [DEAD_LETTER_ATTRIBUTES.bodyEncoding]: 'utf8',
       [DEAD_LETTER_ATTRIBUTES.partitionKey]: 'order-42',
     });
@@ -106,6 +114,7 @@ describe('DeadLetterWriter.send with a text body', () => {
       [DEAD_LETTER_ATTRIBUTES.error]: 'TypeError',
       [DEAD_LETTER_ATTRIBUTES.sourceArn]: QUEUE_ARN,
       [DEAD_LETTER_ATTRIBUTES.recordId]: record.messageId,
+      [DEAD_LETTER_IDENTITY_ATTRIBUTE]: identityOf(source),
       [DEAD_LETTER_ATTRIBUTES.bodyEncoding]: 'utf8',
     });
   });
@@ -257,6 +266,60 @@ describe('DeadLetterWriter.send with a large body and a large reason', () => {
     // THEN SQS takes it, cut and marked
     const message = await receiveOne(queueUrl);
     expect(attributesOf(message)[DEAD_LETTER_ATTRIBUTES.truncatedFromBytes]).toBe('1000000');
+  });
+});
+
+describe('DeadLetterWriter identity', () => {
+  test('gives every copy of one record the same identity, which the operations tools read', async () => {
+    // GIVEN a record dead-lettered twice (its environment died between the send and the mark, and it was retried)
+    const { queueUrl, writer } = await deadLetterQueue();
+    const { bytes, source } = readSqsRecord(sqsRecord('{"type":"Unknown"}'));
+
+    // WHEN both deliveries send it
+    await writer.send(bytes, source, schemaError());
+    await writer.send(bytes, source, schemaError());
+
+    // THEN the standard queue holds two messages with one identity, and the operations tools count one record
+    const messages = await receiveAll(queueUrl);
+    expect(messages).toHaveLength(2);
+    expect(new Set(messages.map((message) => message.MessageId)).size).toBe(2);
+    expect(messages.map((message) => attributesOf(message)[DEAD_LETTER_IDENTITY_ATTRIBUTE])).toEqual([
+      identityOf(source),
+      identityOf(source),
+    ]);
+    expect(deadLetters.DEAD_LETTER_IDENTITY_ATTRIBUTE).toBe(DEAD_LETTER_IDENTITY_ATTRIBUTE);
+    expect(new Set(messages.map(deadLetters.deadLetterIdentity))).toEqual(new Set([`record ${identityOf(source)}`]));
+    expect(deadLetters.distinctDeadLetters(messages).copies).toHaveLength(1);
+  });
+
+  test('tells apart two consumers that dead-letter the same record, and two records of one consumer', () => {
+    // GIVEN two records of one stream, and writers of two consumers
+    const first = readKinesisRecord(kinesisRecord('{}')).source;
+    const second = readKinesisRecord(kinesisRecord('{}')).source;
+    const inventory = new DeadLetterWriter(sqs, 'unused', 'inventory-updater.');
+    const audit = new DeadLetterWriter(sqs, 'unused', 'audit-log-writer.');
+
+    // THEN each (consumer, record) pair has an identity of its own, and the same pair always the same one
+    const identities = [inventory.identity(first), inventory.identity(second), audit.identity(first)];
+    expect(new Set(identities).size).toBe(3);
+    expect(inventory.identity(first)).toBe(new DeadLetterWriter(sqs, 'unused', 'inventory-updater.').identity(first));
+    expect(inventory.identity(first)).toMatch(/^inventory-updater\.dead-letter#[0-9a-f]{64}$/);
+  });
+
+  test("takes the consumer's key prefix from the environment when given none, as the consumer does", () => {
+    // GIVEN the environment the constructs set
+    const { source } = readSqsRecord(sqsRecord('{}'));
+    const saved = process.env.IDEMPOTENCY_KEY_PREFIX;
+    process.env.IDEMPOTENCY_KEY_PREFIX = 'notification-sender.';
+    try {
+      // WHEN a writer is made without a prefix, THEN its identities are under the environment's
+      expect(new DeadLetterWriter(sqs, 'unused').identity(source)).toBe(
+        new DeadLetterWriter(sqs, 'unused', 'notification-sender.').identity(source),
+      );
+    } finally {
+      if (saved === undefined) delete process.env.IDEMPOTENCY_KEY_PREFIX;
+      else process.env.IDEMPOTENCY_KEY_PREFIX = saved;
+    }
   });
 });
 

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import * as v from 'valibot';
 import { beforeAll, describe, expect, test, vi } from 'vitest';
 import { addOnce, applyIfNewer, pinFirst, putIfAbsent } from '../../../lambdas/runtime/effects';
 import { createTable, emulatorClients } from '../../../local/emulators';
+import { kinesisEvent, kinesisRecord, lambdaContext } from '../../helpers/records';
 
 // Unless given a client, the effects module builds one from the environment, which global-setup points at dynalite.
 const clients = emulatorClients({
@@ -31,6 +33,44 @@ async function createActiveTable(tableName: string, partitionKey: string) {
     { client: clients.dynamodb, maxWaitTime: 30, minDelay: 1, maxDelay: 1 },
     { TableName: tableName },
   );
+}
+
+/**
+ * Counts the DynamoDB and SQS clients and the loggers a fresh copy of the runtime kit creates: `importKit` imports
+ * the copy, `restore` puts the real modules back.
+ */
+function countingCreations() {
+  vi.resetModules();
+  const created = { DynamoDBClient: 0, SQSClient: 0, Logger: 0 };
+  const counted = <T extends new (...args: any[]) => object>(name: keyof typeof created, Original: T) =>
+    class extends Original {
+      constructor(...args: any[]) {
+        super(...args);
+        created[name]++;
+      }
+    };
+  vi.doMock('@aws-sdk/client-dynamodb', async (importOriginal) => {
+    const original = await importOriginal<typeof import('@aws-sdk/client-dynamodb')>();
+    return { ...original, DynamoDBClient: counted('DynamoDBClient', original.DynamoDBClient) };
+  });
+  vi.doMock('@aws-sdk/client-sqs', async (importOriginal) => {
+    const original = await importOriginal<typeof import('@aws-sdk/client-sqs')>();
+    return { ...original, SQSClient: counted('SQSClient', original.SQSClient) };
+  });
+  vi.doMock('@aws-lambda-powertools/logger', async (importOriginal) => {
+    const original = await importOriginal<typeof import('@aws-lambda-powertools/logger')>();
+    return { ...original, Logger: counted('Logger', original.Logger) };
+  });
+  return {
+    created,
+    importKit: () => import('../../../lambdas/runtime/index.js'),
+    restore: () => {
+      for (const module of ['@aws-sdk/client-dynamodb', '@aws-sdk/client-sqs', '@aws-lambda-powertools/logger']) {
+        vi.doUnmock(module);
+      }
+      vi.resetModules();
+    },
+  };
 }
 
 function padded(sequence: string): string {
@@ -336,30 +376,10 @@ describe('the client an effect writes through', () => {
 
   test('GIVEN the runtime kit is imported THEN it creates no client and no logger; the first write creates one client', async () => {
     // GIVEN a fresh copy of the kit, with DynamoDB and SQS clients and loggers counted as they are created
-    vi.resetModules();
-    const created = { DynamoDBClient: 0, SQSClient: 0, Logger: 0 };
-    const counted = <T extends new (...args: any[]) => object>(name: keyof typeof created, Original: T) =>
-      class extends Original {
-        constructor(...args: any[]) {
-          super(...args);
-          created[name]++;
-        }
-      };
-    vi.doMock('@aws-sdk/client-dynamodb', async (importOriginal) => {
-      const original = await importOriginal<typeof import('@aws-sdk/client-dynamodb')>();
-      return { ...original, DynamoDBClient: counted('DynamoDBClient', original.DynamoDBClient) };
-    });
-    vi.doMock('@aws-sdk/client-sqs', async (importOriginal) => {
-      const original = await importOriginal<typeof import('@aws-sdk/client-sqs')>();
-      return { ...original, SQSClient: counted('SQSClient', original.SQSClient) };
-    });
-    vi.doMock('@aws-lambda-powertools/logger', async (importOriginal) => {
-      const original = await importOriginal<typeof import('@aws-lambda-powertools/logger')>();
-      return { ...original, Logger: counted('Logger', original.Logger) };
-    });
+    const { created, importKit, restore } = countingCreations();
     try {
       // WHEN it is imported
-      const kit = await import('../../../lambdas/runtime/index.js');
+      const kit = await importKit();
 
       // THEN nothing was created; the first write creates one DynamoDB client, and later writes reuse it
       expect(created).toEqual({ DynamoDBClient: 0, SQSClient: 0, Logger: 0 });
@@ -369,10 +389,46 @@ describe('the client an effect writes through', () => {
       await kit.putIfAbsent(tableName, 'id', { id: 'b' });
       expect(created).toEqual({ DynamoDBClient: 1, SQSClient: 0, Logger: 0 });
     } finally {
-      for (const module of ['@aws-sdk/client-dynamodb', '@aws-sdk/client-sqs', '@aws-lambda-powertools/logger']) {
-        vi.doUnmock(module);
-      }
-      vi.resetModules();
+      restore();
+    }
+  });
+
+  test('GIVEN consumers given no clients THEN they share one DynamoDB client with the effect helpers, and make the SQS client on the first dead letter', async () => {
+    // GIVEN a fresh copy of the kit, clients counted as they are created
+    const { created, importKit, restore } = countingCreations();
+    try {
+      const kit = await importKit();
+      const tableName = `shared-${randomUUID()}`;
+      await createActiveTable(tableName, 'id');
+      const events = {
+        Tick: kit.defineEventHandler({
+          schema: v.object({ type: v.literal('Tick'), id: v.string() }),
+          idempotencyKey: 'id',
+          handle: async (tick) => {
+            await kit.putIfAbsent(tableName, 'id', { id: tick.id });
+          },
+        }),
+      };
+
+      // WHEN two consumers are created (from the environment's table and dead-letter queue) and one applies an event
+      const stream = kit.createStreamConsumer({ events });
+      kit.createQueueConsumer({ events });
+      const tick = kinesisRecord(JSON.stringify({ type: 'Tick', id: randomUUID() }), { partitionKey: 'p' });
+      expect(await stream(kinesisEvent([tick]), lambdaContext())).toEqual({ batchItemFailures: [] });
+
+      // THEN one DynamoDB client served the idempotency records and the effect, and no SQS client was made
+      expect(created.DynamoDBClient).toBe(1);
+      expect(created.SQSClient).toBe(0);
+
+      // WHEN a record must be dead-lettered, THEN the SQS client is made then, once
+      const invalid = kinesisRecord('not JSON', { partitionKey: 'p' });
+      expect(await stream(kinesisEvent([invalid]), lambdaContext())).toEqual({ batchItemFailures: [] });
+      expect(await stream(kinesisEvent([kinesisRecord('{', { partitionKey: 'p' })]), lambdaContext())).toEqual({
+        batchItemFailures: [],
+      });
+      expect(created).toMatchObject({ DynamoDBClient: 1, SQSClient: 1 });
+    } finally {
+      restore();
     }
   });
 });

@@ -3,7 +3,7 @@ import { EventType, FullBatchFailureError, processPartialResponse } from '@aws-l
 import type { KinesisStreamRecord, SQSRecord } from 'aws-lambda';
 import { describe, expect, test } from 'vitest';
 import { BlockedByEarlierFailureError } from '../../../lambdas/runtime/errors';
-import { forEachConcurrently, KeyedBatchProcessor } from '../../../lambdas/runtime/keyed-batch-processor';
+import { forEachConcurrently, KeyedBatchProcessor, type Turn } from '../../../lambdas/runtime/keyed-batch-processor';
 import { kinesisEvent, kinesisRecord, lambdaContext, sqsEvent, sqsRecord } from '../../helpers/records';
 
 /** Records what a record handler does: each call's start and end, and how many ran at once. */
@@ -251,6 +251,162 @@ describe('KeyedBatchProcessor over an SQS batch', () => {
     // THEN one at a time, in order
     expect(log.calls).toEqual(ids);
     expect(log.maxRunning).toBe(1);
+  });
+});
+
+/**
+ * A handler for a processor with records in flight, in two steps as the consumers' are: `before` (an idempotency
+ * lock: no order needed) for `beforeMs`, then its turn, then `effect` for `effectMs`, failing where `fails` says.
+ */
+function turnTakingHandler(
+  processor: KeyedBatchProcessor,
+  log: string[],
+  options: { beforeMs?: number | ((id: string) => number); effectMs?: number; fails?: (id: string) => boolean } = {},
+) {
+  let effectsRunning = 0;
+  const state = { maxEffectsRunning: 0, inHandler: 0, maxInHandler: 0 };
+  const handler = async (record: KinesisStreamRecord) => {
+    const id = dataOf(record);
+    const turn: Turn = processor.turnOf(record);
+    state.inHandler++;
+    state.maxInHandler = Math.max(state.maxInHandler, state.inHandler);
+    try {
+      log.push(`before ${id}`);
+      const beforeMs = typeof options.beforeMs === 'function' ? options.beforeMs(id) : (options.beforeMs ?? 5);
+      await delay(beforeMs);
+      await turn();
+      log.push(`effect ${id}`);
+      effectsRunning++;
+      state.maxEffectsRunning = Math.max(state.maxEffectsRunning, effectsRunning);
+      await delay(options.effectMs ?? 5);
+      effectsRunning--;
+      if (options.fails?.(id)) throw new Error(`handler failed on ${id}`);
+      log.push(`done ${id}`);
+    } finally {
+      state.inHandler--;
+    }
+  };
+  return { handler, state };
+}
+
+describe('KeyedBatchProcessor with records in flight', () => {
+  test('starts the next records of a group early, and applies their effects in arrival order', async () => {
+    // GIVEN one group of four records, all in flight at once, whose first step takes longest for the first record
+    const processor = new KeyedBatchProcessor(EventType.KinesisDataStreams, 2).groupBy(byPartitionKey, {
+      recordsInFlight: 4,
+    });
+    const log: string[] = [];
+    const { handler, state } = turnTakingHandler(processor, log, { beforeMs: (id) => (id === 'A1' ? 30 : 1) });
+
+    // WHEN processed
+    const response = await processPartialResponse(
+      kinesisEvent(['A1', 'A2', 'A3', 'A4'].map(keyed)),
+      handler,
+      processor,
+    );
+
+    // THEN every record began its first step before A1 finished its own
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(log.slice(0, 4)).toEqual(['before A1', 'before A2', 'before A3', 'before A4']);
+    // AND the effects ran one at a time, each after the one before it was done
+    expect(log.filter((line) => !line.startsWith('before'))).toEqual(
+      ['A1', 'A2', 'A3', 'A4'].flatMap((id) => [`effect ${id}`, `done ${id}`]),
+    );
+    expect(state.maxEffectsRunning).toBe(1);
+  });
+
+  test('never has more records of a group under way than recordsInFlight', async () => {
+    // GIVEN one group of six records, two in flight
+    const processor = new KeyedBatchProcessor(EventType.KinesisDataStreams, 1).groupBy(byPartitionKey, {
+      recordsInFlight: 2,
+    });
+    const log: string[] = [];
+    const ids = ['A1', 'A2', 'A3', 'A4', 'A5', 'A6'];
+    const { handler, state } = turnTakingHandler(processor, log);
+
+    // WHEN processed
+    await processPartialResponse(kinesisEvent(ids.map(keyed)), handler, processor);
+
+    // THEN at most two were in the handler at once, and the effects kept their order
+    expect(state.maxInHandler).toBe(2);
+    expect(log.filter((line) => line.startsWith('effect'))).toEqual(ids.map((id) => `effect ${id}`));
+  });
+
+  test('after a failure, applies no later effect of the group and reports the rest blocked, in arrival order', async () => {
+    // GIVEN two interleaved groups, A2 failing, three records of a group in flight
+    const ids = ['A1', 'B1', 'A2', 'B2', 'A3', 'B3', 'A4', 'A5'];
+    const records = ids.map(keyed);
+    const sequenceOf = (id: string) => records[ids.indexOf(id)].kinesis.sequenceNumber;
+    const processor = new KeyedBatchProcessor(EventType.KinesisDataStreams, 2).groupBy(byPartitionKey, {
+      recordsInFlight: 3,
+    });
+    const log: string[] = [];
+    const { handler } = turnTakingHandler(processor, log, { fails: (id) => id === 'A2' });
+
+    // WHEN processed
+    const response = await processPartialResponse(kinesisEvent(records), handler, processor);
+
+    // THEN no effect of A after A2's, B complete
+    expect(log.filter((line) => line.startsWith('effect A'))).toEqual(['effect A1', 'effect A2']);
+    expect(log.filter((line) => line.startsWith('done B'))).toEqual(['done B1', 'done B2', 'done B3']);
+    // AND A2 to A5 are reported, in arrival order, A3 to A5 as blocked by A2
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(
+      ['A2', 'A3', 'A4', 'A5'].map(sequenceOf),
+    );
+    expect(processor.errors.map((error) => error.message)).toEqual([
+      'handler failed on A2',
+      ...Array.from({ length: 3 }, () => new BlockedByEarlierFailureError('A').message),
+    ]);
+    // AND A5, not yet started when A2 failed, never reached the handler
+    expect(log).not.toContain('before A5');
+  });
+
+  test('reports a record that fails before its turn, and blocks the records after it', async () => {
+    // GIVEN A3 failing in its first step (as a failed idempotency lock would), while A1 takes long
+    const processor = new KeyedBatchProcessor(EventType.KinesisDataStreams, 1).groupBy(byPartitionKey, {
+      recordsInFlight: 4,
+    });
+    const log: string[] = [];
+    const handler = async (record: KinesisStreamRecord) => {
+      const id = dataOf(record);
+      if (id === 'A3') throw new Error('lock failed on A3');
+      await delay(id === 'A1' ? 20 : 1);
+      await processor.turnOf(record)();
+      log.push(`effect ${id}`);
+    };
+
+    // WHEN processed
+    const response = await processPartialResponse(
+      kinesisEvent(['A1', 'A2', 'A3', 'A4'].map(keyed)),
+      handler,
+      processor,
+    );
+
+    // THEN A1 and A2 applied, in order; A3 failed and A4 was blocked by it
+    expect(log).toEqual(['effect A1', 'effect A2']);
+    expect(response.batchItemFailures).toHaveLength(2);
+    expect(processor.errors.map((error) => error.message)).toEqual([
+      'lock failed on A3',
+      new BlockedByEarlierFailureError('A').message,
+    ]);
+  });
+
+  test('gives a record processed one at a time a turn that is already open', async () => {
+    // GIVEN the default, one record of a group at a time
+    const processor = new KeyedBatchProcessor(EventType.KinesisDataStreams, 1).groupBy(byPartitionKey);
+    const log: string[] = [];
+    const { handler } = turnTakingHandler(processor, log);
+
+    // WHEN processed, THEN every turn opened at once and the records ran in order
+    await processPartialResponse(kinesisEvent(['A1', 'A2'].map(keyed)), handler, processor);
+    expect(log).toEqual(['before A1', 'effect A1', 'done A1', 'before A2', 'effect A2', 'done A2']);
+  });
+
+  test.each([0, -1, 2.5, Number.NaN])('fails when recordsInFlight is %s', (recordsInFlight) => {
+    const processor = new KeyedBatchProcessor(EventType.KinesisDataStreams, 1);
+    expect(() => processor.groupBy(byPartitionKey, { recordsInFlight })).toThrow(
+      new Error(`recordsInFlight must be an integer of 1 or more, got ${recordsInFlight}`),
+    );
   });
 });
 

@@ -1,0 +1,25 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+
+let dynamoDBClient: DynamoDBClient | undefined;
+let sqsClient: SQSClient | undefined;
+
+/**
+ * The execution environment's DynamoDB client, from the environment's configuration, created on first use so that
+ * importing the kit creates none. Consumers and effect helpers that are given no client share it: one client
+ * resolves its configuration and credentials once, and its connections serve the idempotency records and the
+ * effects alike.
+ */
+export function environmentDynamoDBClient(): DynamoDBClient {
+  dynamoDBClient ??= new DynamoDBClient({});
+  return dynamoDBClient;
+}
+
+/**
+ * The execution environment's SQS client, for dead letters, from the environment's configuration. Created on the
+ * first dead letter: most execution environments never send one.
+ */
+export function environmentSqsClient(): SQSClient {
+  sqsClient ??= new SQSClient({});
+  return sqsClient;
+}
