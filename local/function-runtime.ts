@@ -108,6 +108,8 @@ export class FunctionRuntime {
   private readonly waiting: (() => void)[] = [];
   private nextInvocation = 0;
   private stopped = false;
+  /** CPU seconds of the environments killed so far, each read just before it was. */
+  private killedCpuSeconds = 0;
   /** Invocations started, and how many timed out. */
   public readonly stats = { invocations: 0, timeouts: 0, errors: 0, coldStarts: 0 };
   /** Told about every invocation once it ends: its event, when it started and how long it ran (the dashboard's). */
@@ -195,9 +197,15 @@ export class FunctionRuntime {
     }
   }
 
-  /** CPU seconds the live environments have used (killed ones are no longer counted). */
+  /**
+   * CPU seconds the environments have used: the live ones, and those this runtime killed (past their timeout, or
+   * failed to start), as they stood just before. One that died on its own is no longer counted.
+   */
   public cpuSeconds(): number {
-    return this.workers.reduce((sum, worker) => sum + (processCpuSeconds(worker.process.pid) ?? 0), 0);
+    return this.workers.reduce(
+      (sum, worker) => sum + (processCpuSeconds(worker.process.pid) ?? 0),
+      this.killedCpuSeconds,
+    );
   }
 
   /** Kills every environment. */
@@ -244,9 +252,12 @@ export class FunctionRuntime {
   }
 
   private kill(worker: Worker): void {
-    worker.process.kill('SIGKILL');
     const index = this.workers.indexOf(worker);
-    if (index >= 0) this.workers.splice(index, 1);
+    if (index >= 0) {
+      this.killedCpuSeconds += processCpuSeconds(worker.process.pid) ?? 0;
+      this.workers.splice(index, 1);
+    }
+    worker.process.kill('SIGKILL');
   }
 
   private startWorker(): Worker {

@@ -212,7 +212,7 @@ export class LocalCloud {
       temporaryAssemblyDir = mkdtempSync(path.join(tmpdir(), 'eda-kit-assembly-'));
       assemblyDir = temporaryAssemblyDir;
       try {
-        await synthesize(appDir, assemblyDir);
+        await synthesize(appDir, assemblyDir, { onNotice: notice });
       } catch (error) {
         await stopQuietly(emulatorsStarting);
         rmSync(temporaryAssemblyDir, { recursive: true, force: true });
