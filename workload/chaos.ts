@@ -47,12 +47,17 @@ export interface ChaosPhases {
   /** Orders placed through the order API, and the invalid events written. */
   readonly publish: number;
   /**
-   * From the last publish until every event sent to every consumer was handled (or nothing moved for a while):
-   * faults, retries and the recovery that runs meanwhile.
+   * From the last publish until the consumers had handled as many records as were sent to them (their processed,
+   * duplicate and invalid counts), or nothing moved for twice the function timeout: faults, retries, and the
+   * recovery passes that run meanwhile.
    */
   readonly processing: number;
-  /** Until the pipeline was at rest with nothing left to redrive or replay (recovery passes and their waits). */
-  readonly recovery: number;
+  /**
+   * Until the pipeline was at rest with nothing left to redrive or replay: the last batches of the slowest
+   * consumers (their counts include redeliveries, so they can reach what was sent before every record is done),
+   * and the last recovery passes.
+   */
+  readonly tail: number;
   /** Tables scanned and dead-letter queues read, and the local cloud stopped. */
   readonly check: number;
   readonly total: number;
@@ -75,6 +80,8 @@ export interface ChaosReport extends WorkloadReport {
   readonly environments: { readonly coldStarts: number; readonly invocations: number; readonly timeouts: number };
   /** Recovery passes that put something back (redrive or replay). */
   readonly recoveryPasses: number;
+  /** Seconds spent in recovery passes, all of them (they overlap processing and the tail). */
+  readonly recoverySeconds: number;
   /** Messages SQS moved to a dead-letter queue after `maxReceiveCount`, redriven to their source queue. */
   readonly redriven: number;
   /** Kinesis batches a mapping gave up on, re-delivered to their consumer (from its failure queue or bucket). */
@@ -113,10 +120,10 @@ export interface ChaosOptions {
    */
   readonly recoveryIntervalSeconds?: number;
   /**
-   * Recovery gives up, and the check then counts what is still out as lost, after this many seconds past the
-   * point where every event was handled or nothing moved.
+   * Recovery gives up, and the check then counts what is still out as lost, after this many seconds of the tail
+   * (see {@link ChaosPhases.tail}): a pipeline still busy then is stuck, not slow.
    *
-   * @default 600
+   * @default 1800
    */
   readonly recoveryTimeoutSeconds?: number;
   readonly onProgress?: (message: string) => void;
@@ -143,7 +150,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   try {
     await synthesize(projectDir, assemblyDir);
   } catch (error) {
-    await (await emulators).stop();
+    await emulators.then(
+      (started) => started.stop(),
+      () => undefined,
+    );
     throw error;
   }
   const cloud = await LocalCloud.start({
@@ -181,7 +191,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       duplicates: options.duplicates,
       invalid: options.invalid,
       seed: options.seed,
-      // Recovery runs meanwhile: the wait ends when every event was handled, or nothing moved for that long.
+      // Recovery runs meanwhile: the wait ends when the consumers have handled as many records as were sent to
+      // them, or nothing moved for that long.
       settleSeconds: 2 * functionTimeoutSeconds,
       onProgress: ({ published, effects, expectedEffects }) => {
         if (Date.now() - lastProgress < 15_000) return;
@@ -190,8 +201,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       },
       beforeCheck: async () => {
         settledAt = Date.now();
-        say('Every event handled, or nothing moving: recovering the rest until the pipeline is at rest...');
-        await recovery.finish((options.recoveryTimeoutSeconds ?? 600) * 1000);
+        say('The consumers have handled as many records as were sent: on until the pipeline is at rest...');
+        await recovery.finish((options.recoveryTimeoutSeconds ?? 1800) * 1000);
         recoveredAt = Date.now();
       },
     });
@@ -221,13 +232,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       timeouts: stats.reduce((sum, stat) => sum + stat.timeouts, 0),
     },
     recoveryPasses: recovery.passes,
+    recoverySeconds: recovery.seconds,
     redriven: recovery.redriven,
     replayedBatches: recovery.replayedBatches,
     phases: {
       start: seconds(startedAt, startedCloudAt),
       publish,
       processing: Math.max(0, seconds(startedCloudAt, settledAt) - publish),
-      recovery: seconds(settledAt, recoveredAt),
+      tail: seconds(settledAt, recoveredAt),
       check: seconds(recoveredAt, endedAt),
       total: seconds(startedAt, endedAt),
     },
@@ -251,6 +263,7 @@ interface PassResult {
  */
 class Recovery {
   public passes = 0;
+  public seconds = 0;
   public redriven = 0;
   public replayedBatches = 0;
   private running: Promise<void> | undefined;
@@ -289,7 +302,14 @@ class Recovery {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       // Waiting for rest reads every queue's counts ten times a second: first wait, for free, until nothing runs.
-      while (!this.quiet() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+      let saidAt = Date.now();
+      while (!this.quiet() && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        if (Date.now() - saidAt >= 30_000) {
+          saidAt = Date.now();
+          this.say(`Still at work: ${this.busy().join(', ')}`);
+        }
+      }
       let atRest = true;
       try {
         await this.cloud.waitForRest({ timeoutSeconds: 5 });
@@ -310,6 +330,20 @@ class Recovery {
     );
   }
 
+  /** What keeps the pipeline from rest: the mappings still reading or waiting for a batch, the functions running. */
+  private busy(): string[] {
+    const reading = this.cloud.pollers
+      .filter(({ poller }) => poller instanceof KinesisPoller && !poller.idle)
+      .map(({ functionLabel }) => `${functionLabel} (stream mapping)`);
+    const running = this.cloud.functions
+      .filter((fn) => fn.runtime.inFlight > 0)
+      .map(
+        (fn) =>
+          `${fn.runtime.config.label} (${fn.runtime.inFlight} running, ${fn.runtime.stats.coldStarts} environments so far)`,
+      );
+    return [...reading, ...running];
+  }
+
   /** Stops the passes in the background, waiting for the one under way. */
   public async stop(): Promise<void> {
     this.stopped = true;
@@ -319,6 +353,7 @@ class Recovery {
   }
 
   private async pass(): Promise<PassResult> {
+    const startedAt = Date.now();
     const results = await Promise.all(
       this.cloud.pollers.map(async ({ poller, functionLabel }): Promise<PassResult> => {
         const { runtime } = this.cloud.function(functionLabel);
@@ -360,6 +395,7 @@ class Recovery {
       }),
       { redriven: 0, replayedBatches: 0, undelivered: 0 },
     );
+    this.seconds += (Date.now() - startedAt) / 1000;
     if (total.redriven + total.replayedBatches > 0) {
       this.passes++;
       this.redriven += total.redriven;
@@ -527,7 +563,8 @@ export function chaosTable(report: ChaosReport): string {
     ['retries (failed record attempts)', String(report.retries)],
     [
       'recovered while running',
-      `${report.redriven} messages redriven, ${report.replayedBatches} batches replayed (${report.recoveryPasses} passes)`,
+      `${report.redriven} messages redriven, ${report.replayedBatches} batches replayed ` +
+        `(${report.recoveryPasses} passes put something back; ${report.recoverySeconds.toFixed(0)} s in passes)`,
     ],
     ['dead letters (distinct / expected)', `${distinct} / ${expected}`],
     ['dead letters delivered twice, counted once', String(report.extraDeadLetterCopies)],
@@ -536,7 +573,7 @@ export function chaosTable(report: ChaosReport): string {
     [
       'wall time',
       `${phases.total.toFixed(0)} s: start ${phases.start.toFixed(0)}, publish ${phases.publish.toFixed(0)}, ` +
-        `processing ${phases.processing.toFixed(0)}, recovery ${phases.recovery.toFixed(0)}, check ${phases.check.toFixed(0)}`,
+        `processing ${phases.processing.toFixed(0)}, tail ${phases.tail.toFixed(0)}, check ${phases.check.toFixed(0)}`,
     ],
     ...(report.cpuSeconds === undefined ? [] : [['CPU time (every process)', `${report.cpuSeconds.toFixed(0)} s`]]),
   );
