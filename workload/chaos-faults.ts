@@ -1,8 +1,8 @@
 /**
  * The faults a chaos run injects into an execution environment, loaded by the local cloud's worker before the
  * function's code (a plugin's `preload`). `EDA_KIT_FAULTS` holds the rates, from 0 to 1: the handler throws; the
- * process dies mid-invocation; it dies right after a conditional write (between an effect and its idempotency
- * record, or between a pin and its effect); it hangs past its timeout; a DynamoDB request is throttled or fails with
+ * process dies mid-invocation; it dies right after one of the invocation's conditional writes (between an effect
+ * and its idempotency record, or between a pin and its effect); it hangs past its timeout; a DynamoDB request is throttled or fails with
  * a 5xx. Each fault is announced on stdout before it happens, so the run can count them.
  */
 import { ClientRequest } from 'node:http';
@@ -113,17 +113,39 @@ function failDynamoDBRequests(rate: number): void {
 
 // Installed as this module loads, before the function's bundle: its SDK clients' requests must be watched.
 if (faults.dynamodb) failDynamoDBRequests(faults.dynamodb);
+/**
+ * The conditional write of the invocation under way after which its environment dies, counted from 1; none when
+ * this invocation was not drawn. Drawn per invocation, like the other kills: drawn per write, a batch of 100
+ * records with two writes each would die almost every time, and the run would measure little but restarts.
+ */
+let dieAfterWrite: number | undefined;
+let writesThisInvocation = 0;
+
 if (faults.killAfterEffect) {
   killAfterConditionalWrites(() => {
-    if (!chance(faults.killAfterEffect)) return;
+    writesThisInvocation++;
+    if (writesThisInvocation !== dieAfterWrite) return;
     announce('killAfterEffect');
     process.kill(process.pid, 'SIGKILL');
   });
 }
 
+/**
+ * Draws whether this invocation dies after one of its conditional writes, and after which: any of the first two
+ * per record (a pin and its effect, or an effect alone), so every window between a write and what follows it is hit.
+ */
+function drawKillAfterEffect(event: unknown): void {
+  writesThisInvocation = 0;
+  dieAfterWrite = undefined;
+  if (!chance(faults.killAfterEffect)) return;
+  const records = (event as { Records?: unknown[] } | undefined)?.Records?.length ?? 1;
+  dieAfterWrite = 1 + Math.floor(random() * 2 * Math.max(1, records));
+}
+
 /** Wraps the handler with the per-invocation faults: a hang, a kill mid-invocation, a throw. */
 export function wrapHandler(handler: Handler): Handler {
   return async (event, context) => {
+    drawKillAfterEffect(event);
     if (chance(faults.hang)) {
       announce('hang');
       return new Promise<never>(() => undefined);

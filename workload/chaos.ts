@@ -28,8 +28,8 @@ export interface FaultRates {
   /** The execution environment dies in the middle of an invocation (per invocation). */
   readonly kill: number;
   /**
-   * The environment dies right after a conditional write: between an effect and its idempotency record, or between
-   * a pin and its effect (per conditional write).
+   * The environment dies right after one of the invocation's conditional writes, drawn among the first two per
+   * record: between an effect and its idempotency record, or between a pin and its effect (per invocation).
    */
   readonly killAfterEffect: number;
   /** The function runs past its timeout, and is killed (per invocation). */
@@ -592,7 +592,7 @@ async function main(): Promise<void> {
     .option('--kill-rate <rate>', 'an execution environment dies mid-invocation', ratio)
     .option(
       '--kill-after-effect-rate <rate>',
-      'an environment dies between an effect and its idempotency record',
+      'an invocation dies right after one of its conditional writes (an effect or a pin)',
       ratio,
     )
     .option('--hang-rate <rate>', 'a function runs past its timeout', ratio)

@@ -5,7 +5,8 @@ test('GIVEN every fault kind injected while orders flow THEN recovery leaves eac
   // A small run of `npm run chaos`: its own emulators and local cloud, faults at about one call in ten.
   const report = await runChaos({
     events: 24,
-    rates: { throw: 0.1, kill: 0.05, killAfterEffect: 0.05, hang: 0.02, dynamodb: 0.05, poller: 0.05 },
+    // A kill after a conditional write is drawn per invocation: at 0.3, a run this small is sure to have some.
+    rates: { throw: 0.1, kill: 0.05, killAfterEffect: 0.3, hang: 0.02, dynamodb: 0.05, poller: 0.05 },
     duplicates: 0.25,
     invalid: 0.1,
     seed: 11,
