@@ -116,7 +116,7 @@ export function renderCostReport(comparison: CostComparison, context: ReportCont
   }
   out.push(
     '',
-    'Not charged: failures, retries and redrives, storage (tables, logs, stream retention), custom metrics, free tiers; cold starts are ignored.',
+    'Not charged: failures, retries and redrives, storage (tables, logs, stream retention, failure buckets), custom metrics, free tiers; cold starts are ignored.',
   );
   return out.join('\n');
 }

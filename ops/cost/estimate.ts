@@ -3,8 +3,9 @@
  * requests and GB-seconds of every consumer and producer, SQS provisioned-mode event pollers, SQS sends, receives
  * and deletes, Kinesis ingestion and retrieval (and its hourly charges, spread over the hour's events), DynamoDB
  * writes of the idempotency store and of the effects, CloudWatch Logs ingestion, and the alarms and dashboards
- * (monthly, spread over the month's events). Not charged: failures, retries and redrives, empty receives of idle
- * long polls, storage (tables, logs, stream retention), custom metrics, free tiers.
+ * (monthly, spread over the month's events). Not charged: failures, retries and redrives (a stream consumer's
+ * failure bucket is written only on a failure), empty receives of idle long polls, storage (tables, logs, stream
+ * retention, failure buckets), custom metrics (a failure bucket's request metrics among them), free tiers.
  *
  * @module
  */
