@@ -212,7 +212,8 @@ export class LocalCloud {
       temporaryAssemblyDir = mkdtempSync(path.join(tmpdir(), 'eda-kit-assembly-'));
       assemblyDir = temporaryAssemblyDir;
       try {
-        await synthesize(appDir, assemblyDir, { onNotice: notice });
+        // Reusing an earlier assembly is said on stderr: it is not a notice of something unlike AWS.
+        await synthesize(appDir, assemblyDir);
       } catch (error) {
         await stopQuietly(emulatorsStarting);
         rmSync(temporaryAssemblyDir, { recursive: true, force: true });
