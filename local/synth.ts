@@ -23,11 +23,12 @@ export interface SynthesizeOptions {
    */
   readonly appCommand?: string;
   /**
-   * Copy the assembly of an earlier synth of the same inputs instead of running the app again. The inputs: the
-   * files `cdk watch` watches (the `watch` patterns of cdk.json; every file of the app's folder without them), cdk.json,
-   * cdk.context.json, package.json, tsconfig.json and the lockfiles, the command, the context, the environment (but
-   * for variables that change with every shell, such as `PWD` or `npm_*`) and the Node.js version. The assemblies are kept in `.local/synth/` of the app's folder. `EDA_KIT_SYNTH=always` in
-   * the environment turns it off.
+   * Copy the assembly of an earlier synth of the same inputs instead of running the app again. The inputs: the files
+   * `cdk watch` watches (the `watch` patterns of cdk.json; every file of the app's folder without them) and every
+   * code file (`.js`, `.ts`, `.json`... wherever it is, compiled output included), cdk.json, cdk.context.json,
+   * package.json, tsconfig.json and the lockfiles, the command, the context, the environment (but for variables that
+   * change with every shell, such as `PWD` or `npm_*`) and the Node.js version. The assemblies are kept in
+   * `.local/synth/` of the app's folder. `EDA_KIT_SYNTH=always` in the environment turns it off.
    *
    * @default - true for the `app` of cdk.json; false with `appCommand`, whose inputs cdk.json does not describe
    */
@@ -49,7 +50,7 @@ export interface SynthesisOutcome {
 /** Assemblies kept per app: a few, so that switching between branches or settings does not synthesize each time. */
 const KEPT_ASSEMBLIES = 4;
 /** Changes whenever what goes into the key changes, so that an older kept assembly is never taken for a new one. */
-const KEY_VERSION = 1;
+const KEY_VERSION = 2;
 /** Files that shape the synth whatever `watch` says: settings, dependencies, compiler options. */
 const ALWAYS_HASHED = [
   'cdk.json',
@@ -171,10 +172,14 @@ function inputsKey(
   return hash.digest('hex').slice(0, 32);
 }
 
+/** Files an app's command may run or load: hashed wherever they are, whatever cdk.json's `watch` leaves out. */
+const CODE_FILE = /\.(?:[cm]?[jt]s|[jt]sx|json)$/;
+
 /**
- * The files `cdk watch` watches, relative to the app's folder with `/` separators: those the `include` patterns of
- * cdk.json's `watch` match (every file without them) and its `exclude` patterns do not, nor dot files and folders,
- * `node_modules` folders or the CLI's output folder, which the CLI always leaves out.
+ * The files a synth may read, relative to the app's folder with `/` separators: those `cdk watch` watches (the
+ * `include` patterns of cdk.json's `watch`, every file without them, less its `exclude` patterns), and every code
+ * file besides: `watch` usually leaves out compiled JavaScript, which an app run as `node bin/app.js` reads. Dot
+ * files and folders, `node_modules` folders and the output folders are left out, as the CLI leaves them out.
  */
 function watchedFiles(
   projectDir: string,
@@ -188,15 +193,16 @@ function watchedFiles(
       path.normalize(dir).split(path.sep).join('/'),
     ),
   );
+  const watched = (relative: string) =>
+    include.some((pattern) => pattern.test(relative)) && !exclude.some((pattern) => pattern.test(relative));
   const found: string[] = [];
   const walk = (relativeDir: string) => {
     for (const entry of readdirSync(path.join(projectDir, relativeDir), { withFileTypes: true })) {
       if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
       const relative = relativeDir ? `${relativeDir}/${entry.name}` : entry.name;
-      if (exclude.some((pattern) => pattern.test(relative))) continue;
       if (entry.isDirectory()) {
         if (!skippedDirs.has(relative)) walk(relative);
-      } else if (entry.isFile() && include.some((pattern) => pattern.test(relative))) found.push(relative);
+      } else if (entry.isFile() && (CODE_FILE.test(entry.name) || watched(relative))) found.push(relative);
     }
   };
   walk('');

@@ -137,6 +137,25 @@ describe('synthesize, reusing the assembly of an earlier synth of the same input
     expect(runsOf(app)).toBe(1);
   });
 
+  test('GIVEN watch patterns that leave out compiled JavaScript WHEN only the compiled app changes THEN it is synthesized again', async () => {
+    // Prepare: the app run as `node app.js`, with cdk.json's watch leaving out every .js file, as `cdk init` writes it
+    const app = appDir({ watch: { include: ['**'], exclude: ['**/*.js', 'README.md'] } });
+    await synthesize(app, temporaryDir('eda-kit-synth-out-'), { onNotice });
+    const compiled = path.join(app, 'app.js');
+    writeFileSync(
+      compiled,
+      readFileSync(compiled, 'utf8').replace("fs.readFileSync('src/stack.txt', 'utf8')", "'rebuilt'"),
+    );
+    const outdir = temporaryDir('eda-kit-synth-out-');
+
+    // Act
+    const outcome = await synthesize(app, outdir, { onNotice });
+
+    // Assess: an assembly of the app as it was before its build would be stale
+    expect(outcome).toEqual({ reused: false });
+    expect(manifestOf(outdir).stack).toBe('rebuilt');
+  });
+
   test('GIVEN watch patterns that leave out the lockfile WHEN the dependencies change THEN it is synthesized again', async () => {
     // Prepare
     const app = appDir({ watch: { include: ['src/**'], exclude: ['package*.json'] } });
