@@ -10,7 +10,7 @@ import { wholeNumber } from '../ops/cli-args';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../ops/endpoint-clients';
 import { copyExampleWithTarball } from '../test/helpers/example-app';
 import { type LocalRun, reportResults, round } from './local';
-import { type BenchResult, median } from './results';
+import { type BenchResult, median, ratioResult } from './results';
 
 /**
  * A user's first minute with the kit, against the reference app's: seconds from `npx eda-kit local --serve` in the
@@ -281,22 +281,18 @@ export async function measureExampleFirstEvent(runs: number): Promise<BenchResul
           '`EDA_KIT_SYNTH=always`, the app synthesized on every start, as after a change to it; from the spawn: ' +
           list(synthesizing.map((r) => r.fromSpawn)),
       },
-      {
-        name: 'local.firstEvent.reusedVsSynthesizing',
-        value: round(start / startSynthesizing),
-        unit: 'x',
-        baseline: round(startSynthesizing),
-        ratio: round(start / startSynthesizing),
-        note: 'the first event of `npm start` with the assembly reused over the same start synthesizing, in the same run, runs alternated',
-      },
-      {
-        name: 'local.firstEvent.edaKitLocalVsNpmStart',
-        value: round(local / start),
-        unit: 'x',
-        baseline: round(start),
-        ratio: round(local / start),
-        note: "the example's first event with `eda-kit local` over the reference app's with `npm start`, in the same run, runs alternated",
-      },
+      ratioResult(
+        'local.firstEvent.reusedVsSynthesizing',
+        start,
+        startSynthesizing,
+        'the first event of `npm start` with the assembly reused over the same start synthesizing, in the same run, runs alternated',
+      ),
+      ratioResult(
+        'local.firstEvent.edaKitLocalVsNpmStart',
+        local,
+        start,
+        "the example's first event with `eda-kit local` over the reference app's with `npm start`, in the same run, runs alternated",
+      ),
     ];
   } finally {
     rmSync(work, { recursive: true, force: true });

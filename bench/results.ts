@@ -38,6 +38,15 @@ export function median(values: readonly number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
+/**
+ * A figure that is the ratio of two measured in the same run: `value` over `baseline`, both kept to two decimals,
+ * the baseline named beside the ratio.
+ */
+export function ratioResult(name: string, value: number, baseline: number, note: string): BenchResult {
+  const ratio = Math.round((value / baseline) * 100) / 100;
+  return { name, value: ratio, unit: 'x', baseline: Math.round(baseline * 100) / 100, ratio, note };
+}
+
 /** Whether a figure keeps its budget (true when it has none). */
 export function withinBudget(result: BenchResult): boolean {
   if (result.budget === undefined) return true;

@@ -1,5 +1,5 @@
 import { type LocalRun, reportResults, round, runOnce } from './local';
-import { type BenchResult, median, workloadFlags } from './results';
+import { type BenchResult, median, ratioResult, workloadFlags } from './results';
 
 /**
  * The reference workload with every call through the single endpoint (`npm start -- --single-endpoint`: the
@@ -40,14 +40,12 @@ export function measureSingleEndpoint(orders: number, runs: number): BenchResult
       unit: 'orders/s',
       note: `${of(perService)}: \`npm start\`, every client at its emulator's own port; runs alternated with the single endpoint's`,
     },
-    {
-      name: 'local.singleEndpoint.vsPerService',
-      value: round(singleRate / perServiceRate),
-      unit: 'x',
-      baseline: round(perServiceRate),
-      ratio: round(singleRate / perServiceRate),
-      note: 'orders/s through the single endpoint over orders/s at the per-service endpoints, in the same run',
-    },
+    ratioResult(
+      'local.singleEndpoint.vsPerService',
+      singleRate,
+      perServiceRate,
+      'orders/s through the single endpoint over orders/s at the per-service endpoints, in the same run',
+    ),
   ];
 }
 
