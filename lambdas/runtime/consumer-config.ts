@@ -141,8 +141,8 @@ function resolveKeyPrefix(env: NodeJS.ProcessEnv): string {
 export interface ConsumerClients {
   /** For idempotency records and dead-letter marks: one client, so one connection pool, for all of them. */
   readonly dynamoDB: DynamoDBClient;
-  /** For dead letters: the client, made on the first call when the options give none. */
-  readonly sqs: () => SQSClient;
+  /** For dead letters: the client, loaded and made on the first call when the options give none. */
+  readonly sqs: () => SQSClient | Promise<SQSClient>;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
 import {
   CONSUMER_ENVIRONMENT,
   DEAD_LETTER_ATTRIBUTE_PREFIX,
@@ -7,6 +7,7 @@ import {
   idempotencyKeyPrefix,
 } from '../../contract';
 import { type RecordSource, sourceDigest } from './records';
+import { loadSqsModule } from './sqs-module';
 
 /**
  * The message attribute that holds a dead letter's identity: the same for every copy of one record's dead letter
@@ -35,14 +36,14 @@ const SQS_TEXT = /^[\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/
  */
 export class DeadLetterWriter {
   /**
-   * @param sqs - the SQS client.
+   * @param sqs - the SQS client, or the promise of it.
    * @param queueUrl - the dead-letter queue.
    * @param keyPrefix - the consumer's idempotency key prefix (`<consumer name>.`): a dead letter's identity is the
    *   key of its record's dead-letter mark under it. Defaults to the prefix the consumer resolves from its
    *   environment (`IDEMPOTENCY_KEY_PREFIX`, else its service name).
    */
   constructor(
-    private readonly sqs: SQSClient,
+    private readonly sqs: SQSClient | Promise<SQSClient>,
     private readonly queueUrl: string,
     private readonly keyPrefix: string = environmentKeyPrefix(),
   ) {}
@@ -78,7 +79,8 @@ export class DeadLetterWriter {
       body = truncateUtf8(body, room);
     }
     const fifo = this.queueUrl.endsWith('.fifo');
-    await this.sqs.send(
+    const [{ SendMessageCommand }, sqs] = await Promise.all([loadSqsModule(), this.sqs]);
+    await sqs.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
         MessageBody: body,

@@ -1,8 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { loadSqsModule } from './sqs-module';
 
 let dynamoDBClient: DynamoDBClient | undefined;
-let sqsClient: SQSClient | undefined;
+let sqsClient: Promise<SQSClient> | undefined;
 
 /**
  * The execution environment's DynamoDB client, from the environment's configuration, created on first use so that
@@ -16,10 +17,16 @@ export function environmentDynamoDBClient(): DynamoDBClient {
 }
 
 /**
- * The execution environment's SQS client, for dead letters, from the environment's configuration. Created on the
- * first dead letter: most execution environments never send one.
+ * The execution environment's SQS client, for dead letters, from the environment's configuration. Loaded and created
+ * on the first dead letter: most execution environments never send one.
  */
-export function environmentSqsClient(): SQSClient {
-  sqsClient ??= new SQSClient({});
+export function environmentSqsClient(): Promise<SQSClient> {
+  sqsClient ??= loadSqsModule().then(
+    ({ SQSClient }) => new SQSClient({}),
+    (error: unknown) => {
+      sqsClient = undefined; // the next dead letter tries again
+      throw error;
+    },
+  );
   return sqsClient;
 }
