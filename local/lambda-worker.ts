@@ -14,9 +14,9 @@ import { setFlagsFromString } from 'node:v8';
 
 // Before any of the function's code is compiled. An environment here lives for a few thousand SDK calls, not the
 // hours of a busy Lambda one: at V8's default budget its optimizing compiler spends more CPU on the SDK's many
-// lukewarm functions than their optimized code saves before the environment is gone. Five times the budget leaves
-// those to the baseline compiler and still optimizes what stays hot (measured: a sixth less CPU per invocation in
-// the 1,000-order workload). A V8 without the flag ignores it.
+// lukewarm functions than their optimized code saves before the environment is gone. Five times the budget (V8's
+// default is 67,584) leaves those to the baseline compiler and still optimizes what stays hot. Measured over
+// 1,000-order runs alternated with the default: about 6% less CPU in the environments and the engine together.
 setFlagsFromString('--interrupt-budget=337920');
 
 interface Invocation {
