@@ -201,7 +201,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       },
       beforeCheck: async () => {
         settledAt = Date.now();
-        say('The consumers have handled as many records as were sent: on until the pipeline is at rest...');
+        say(
+          'Every consumer has handled as many records as were sent to it, or nothing moved for a while: on until the pipeline is at rest...',
+        );
         await recovery.finish((options.recoveryTimeoutSeconds ?? 1800) * 1000);
         recoveredAt = Date.now();
       },
