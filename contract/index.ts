@@ -63,6 +63,12 @@ export const DEAD_LETTER_ATTRIBUTES = {
   bodyEncoding: 'eda-kit.body-encoding',
   /** Present when the body had to be cut to fit in a message; the full record stays in its stream. */
   truncatedFromBytes: 'eda-kit.truncated-from-bytes',
+  /**
+   * The dead letter's identity: the key of its record's dead-letter mark in the consumer's idempotency table,
+   * `<consumer>.dead-letter#<digest>` of the source and the record. Every copy of one record's dead letter from one
+   * consumer carries the same value, so the operations tools count, alarm and redrive by it.
+   */
+  identity: 'eda-kit.dead-letter-id',
 } as const;
 
 /** The layout of an idempotency table: the attribute names the Powertools DynamoDB persistence layer uses. */

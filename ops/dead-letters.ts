@@ -55,13 +55,8 @@ export async function listMessages(
   return [...listed.values()];
 }
 
-/**
- * The message attribute that holds a dead letter's identity, written by the runtime kit's dead-letter writer: the
- * key of the record's dead-letter mark in the consumer's idempotency table, `<consumer>.dead-letter#<digest>`, where
- * the digest is of the source (queue or stream ARN) and the record (SQS message ID, or Kinesis shard and sequence
- * number). Every copy of one record's dead letter from one consumer carries the same value.
- */
-export const DEAD_LETTER_IDENTITY_ATTRIBUTE = `${DEAD_LETTER_ATTRIBUTE_PREFIX}dead-letter-id`;
+/** The message attribute that holds a dead letter's identity (see the contract's `DEAD_LETTER_ATTRIBUTES.identity`). */
+export const DEAD_LETTER_IDENTITY_ATTRIBUTE = DEAD_LETTER_ATTRIBUTES.identity;
 
 /** Whether the runtime kit wrote this dead letter (a record that can never succeed), rather than the platform. */
 export function isKitDeadLetter(message: Message): boolean {

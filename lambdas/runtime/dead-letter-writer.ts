@@ -1,19 +1,13 @@
 import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
-import {
-  CONSUMER_ENVIRONMENT,
-  DEAD_LETTER_ATTRIBUTE_PREFIX,
-  DEAD_LETTER_ATTRIBUTES,
-  deadLetterMarkKey,
-  idempotencyKeyPrefix,
-} from '../../contract';
+import { CONSUMER_ENVIRONMENT, DEAD_LETTER_ATTRIBUTES, deadLetterMarkKey, idempotencyKeyPrefix } from '../../contract';
 import { type RecordSource, sourceDigest } from './records';
 import { loadSqsModule } from './sqs-module';
 
 /**
  * The message attribute that holds a dead letter's identity: the same for every copy of one record's dead letter
- * from one consumer, which the operations tools count and redrive by (`ops/dead-letters.ts` reads it by this name).
+ * from one consumer, which the operations tools count and redrive by (one name, in the contract, for both).
  */
-export const DEAD_LETTER_IDENTITY_ATTRIBUTE = `${DEAD_LETTER_ATTRIBUTE_PREFIX}dead-letter-id`;
+export const DEAD_LETTER_IDENTITY_ATTRIBUTE = DEAD_LETTER_ATTRIBUTES.identity;
 
 /** The largest SQS message, body and attributes together. */
 const MAX_MESSAGE_BYTES = 1024 * 1024;
