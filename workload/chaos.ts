@@ -305,7 +305,7 @@ class Recovery {
     while (Date.now() < deadline) {
       // Waiting for rest reads every queue's counts ten times a second: first wait, for free, until nothing runs.
       let saidAt = Date.now();
-      while (!this.quiet() && Date.now() < deadline) {
+      while (this.busy().length > 0 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 250));
         if (Date.now() - saidAt >= 30_000) {
           saidAt = Date.now();
@@ -324,15 +324,10 @@ class Recovery {
     this.say(`Recovery gave up after ${timeoutMs / 1000} s: what is still out counts as lost.`);
   }
 
-  /** Whether no function runs and every stream mapping is done with what it read: known here, without a call. */
-  private quiet(): boolean {
-    return (
-      this.cloud.functions.every((fn) => fn.runtime.inFlight === 0) &&
-      this.cloud.pollers.every(({ poller }) => !(poller instanceof KinesisPoller) || poller.idle)
-    );
-  }
-
-  /** What keeps the pipeline from rest: the mappings still reading or waiting for a batch, the functions running. */
+  /**
+   * What keeps the pipeline from rest, known here without a call: the stream mappings not done with what they read,
+   * and the functions running. Nothing when all is quiet.
+   */
   private busy(): string[] {
     const reading = this.cloud.pollers
       .filter(({ poller }) => poller instanceof KinesisPoller && !poller.idle)
