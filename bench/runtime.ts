@@ -244,21 +244,29 @@ async function main(): Promise<void> {
     // 3. Stream throughput with modelled network latency.
     const throughput: Record<string, number[]> = { keyOrdered: [], sequential: [], parallel: [] };
     const orderBroken: Record<string, number> = { keyOrdered: 0, sequential: 0, parallel: 0 };
+    const cpuMsPerBatch: Record<string, number[]> = { keyOrdered: [], sequential: [], parallel: [] };
+    // One unmeasured batch of each mode first: the first run of a fresh process (and of the emulators) is its
+    // compiler's warm-up, and counted it would weigh on whichever mode ran first.
+    const measure = (mode: (typeof MODE_ORDER)[number], batchCount?: number) =>
+      streamThroughput(
+        mode,
+        emulators.endpoints.dynamodb,
+        tableName,
+        effectsTable,
+        deadLetterQueueUrl,
+        clients.sqs,
+        batchCount,
+      );
+    for (const mode of MODE_ORDER) await measure(mode, 1);
     for (let run = 0; run < runs; run++) {
       // The two modes of the vsParallel ratio run side by side, the first of them alternating from run to run, so a
       // busy moment of the machine weighs on both alike; the all-sequential mode (the longest) after them.
       const order = run % 2 === 0 ? MODE_ORDER : ([MODE_ORDER[1], MODE_ORDER[0], MODE_ORDER[2]] as const);
       for (const mode of order) {
-        const { recordsPerSecond, brokenKeys } = await streamThroughput(
-          mode,
-          emulators.endpoints.dynamodb,
-          tableName,
-          effectsTable,
-          deadLetterQueueUrl,
-          clients.sqs,
-        );
+        const { recordsPerSecond, brokenKeys, cpuMs } = await measure(mode);
         throughput[mode].push(recordsPerSecond);
         orderBroken[mode] += brokenKeys;
+        cpuMsPerBatch[mode].push(cpuMs / batches);
       }
     }
     const pairedVsParallel = median(throughput.keyOrdered.map((value, run) => value / throughput.parallel[run]));
@@ -302,7 +310,9 @@ async function main(): Promise<void> {
         ratio: round(keyOrdered / parallel),
         note:
           `Powertools all-parallel broke per-key order in ${orderBroken.parallel} of ${keysChecked} key-batches; the kit in none. ` +
-          `Median of the ratios of each run: ${round(pairedVsParallel)}`,
+          `Median of the ratios of each run: ${round(pairedVsParallel)}. The consumer's process (the emulators apart) ` +
+          `spent ${round(median(cpuMsPerBatch.keyOrdered))} ms of CPU per batch key-ordered, ` +
+          `${round(median(cpuMsPerBatch.parallel))} ms all-parallel`,
       },
     );
     if (orderBroken.keyOrdered > 0) throw new Error('The kit broke per-key order: a bug, not a figure');
@@ -477,7 +487,8 @@ async function streamThroughput(
   effectsTable: string,
   deadLetterQueueUrl: string,
   sqs: ReturnType<typeof emulatorClients>['sqs'],
-): Promise<{ recordsPerSecond: number; brokenKeys: number }> {
+  batchCount = batches,
+): Promise<{ recordsPerSecond: number; brokenKeys: number; cpuMs: number }> {
   const { client } = instrumentedClient(endpoint, latencyMs);
   const applied = new Map<string, number[]>();
   const effect = async (tick: Tick) => {
@@ -523,8 +534,9 @@ async function streamThroughput(
 
   let brokenKeys = 0;
   let records = 0;
+  const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
-  for (let batch = 0; batch < batches; batch++) {
+  for (let batch = 0; batch < batchCount; batch++) {
     applied.clear();
     const events = Array.from({ length: BATCH_SIZE }, (_, n) => {
       const key = `key-${n % PARTITION_KEYS}`;
@@ -537,7 +549,8 @@ async function streamThroughput(
     }
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { recordsPerSecond: records / seconds, brokenKeys };
+  const cpu = process.cpuUsage(cpuBefore);
+  return { recordsPerSecond: records / seconds, brokenKeys, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 function round(value: number): number {

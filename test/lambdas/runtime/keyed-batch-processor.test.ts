@@ -402,6 +402,72 @@ describe('KeyedBatchProcessor with records in flight', () => {
     expect(log).toEqual(['before A1', 'effect A1', 'done A1', 'before A2', 'effect A2', 'done A2']);
   });
 
+  test('opens the next turn when a record says its effect is applied, before the rest of it is done', async () => {
+    // GIVEN one group of three records in flight, each saying it applied its effect before a long last step
+    const processor = new KeyedBatchProcessor(EventType.KinesisDataStreams, 1).groupBy(byPartitionKey, {
+      recordsInFlight: 3,
+    });
+    const log: string[] = [];
+    const handler = async (record: KinesisStreamRecord) => {
+      const id = dataOf(record);
+      await processor.turnOf(record)();
+      log.push(`effect ${id}`);
+      await delay(2);
+      processor.applied(record);
+      await delay(30);
+      log.push(`done ${id}`);
+    };
+
+    // WHEN processed
+    const response = await processPartialResponse(kinesisEvent(['A1', 'A2', 'A3'].map(keyed)), handler, processor);
+
+    // THEN each effect followed the one before it without waiting for that record's last step
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(log).toEqual(['effect A1', 'effect A2', 'effect A3', 'done A1', 'done A2', 'done A3']);
+  });
+
+  test('after a record that applied its effect fails, blocks the records of its group not yet at their effect', async () => {
+    // GIVEN A1 failing soon after it said its effect was applied, A2 in flight with it and slower, A3 waiting to start
+    const ids = ['A1', 'A2', 'A3'];
+    const records = ids.map(keyed);
+    const processor = new KeyedBatchProcessor(EventType.KinesisDataStreams, 1).groupBy(byPartitionKey, {
+      recordsInFlight: 2,
+    });
+    const log: string[] = [];
+    const handler = async (record: KinesisStreamRecord) => {
+      const id = dataOf(record);
+      await processor.turnOf(record)();
+      log.push(`effect ${id}`);
+      processor.applied(record);
+      await delay(id === 'A1' ? 5 : 30);
+      if (id === 'A1') throw new Error('completion failed on A1');
+    };
+
+    // WHEN processed
+    const response = await processPartialResponse(kinesisEvent(records), handler, processor);
+
+    // THEN A2, whose turn had opened, applied after A1; A3, started after A1 failed, was blocked
+    expect(log).toEqual(['effect A1', 'effect A2']);
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(
+      [records[0], records[2]].map((record) => record.kinesis.sequenceNumber),
+    );
+    expect(processor.errors.map((error) => error.message)).toEqual([
+      'completion failed on A1',
+      new BlockedByEarlierFailureError('A').message,
+    ]);
+  });
+
+  test('ignores applied for a record processed one at a time', async () => {
+    const processor = new KeyedBatchProcessor(EventType.KinesisDataStreams, 1).groupBy(byPartitionKey);
+    const log: string[] = [];
+    const handler = async (record: KinesisStreamRecord) => {
+      processor.applied(record);
+      log.push(dataOf(record));
+    };
+    await processPartialResponse(kinesisEvent(['A1', 'A2'].map(keyed)), handler, processor);
+    expect(log).toEqual(['A1', 'A2']);
+  });
+
   test.each([0, -1, 2.5, Number.NaN])('fails when recordsInFlight is %s', (recordsInFlight) => {
     const processor = new KeyedBatchProcessor(EventType.KinesisDataStreams, 1);
     expect(() => processor.groupBy(byPartitionKey, { recordsInFlight })).toThrow(
