@@ -118,9 +118,6 @@ export class BatchConsumer {
     );
     const { processor, options } = choose(prepared);
     const turnOf = (record: BatchRecord): Turn => ('turnOf' in processor ? processor.turnOf(record) : NOW);
-    const appliedOf = (record: BatchRecord) => () => {
-      if ('applied' in processor) processor.applied(record);
-    };
     try {
       return await processPartialResponse(
         { Records: records } as SQSEvent,
@@ -132,7 +129,6 @@ export class BatchConsumer {
             dedupe,
             context,
             turnOf(record),
-            appliedOf(record),
           );
         },
         processor,
@@ -153,12 +149,10 @@ export class BatchConsumer {
   }
 
   /**
-   * Processes one record. `turn` resolves when the records before it in its ordering group succeeded or applied
-   * their effects (at once when the processor runs them one after another): the record takes its idempotency key
-   * first, waits for its turn only to apply its effect, and calls `applied` as soon as the effect is done, before
-   * its idempotency record is marked complete; so the requests around effects overlap while the effects keep their
-   * order. A record blocked by an earlier failure is reported failed, and neither counted nor logged: the failure it
-   * follows was.
+   * Processes one record. `turn` resolves when the records before it in its ordering group succeeded (at once when
+   * the processor runs them one after another): the record takes its idempotency key first, and waits for its turn
+   * only to apply its effect, so the requests around effects overlap while the effects keep their order. A record
+   * blocked by an earlier failure is reported failed, and neither counted nor logged: the failure it follows was.
    *
    * @param isFirst - whether the record is the first of its dedupe key in the batch; a later one follows its outcome.
    */
@@ -168,7 +162,6 @@ export class BatchConsumer {
     dedupe: InBatchDedupe,
     lambdaContext: Context,
     turn: Turn,
-    applied: () => void,
   ): Promise<void> {
     const { body } = record;
     if ('error' in record) {
@@ -179,9 +172,9 @@ export class BatchConsumer {
     const context = this.recordContext(body.source, parsed, lambdaContext);
 
     if (!isFirst) {
-      // The first record of the key is in the same ordering group, before this one: under way once this turn comes.
+      // The first record of the key is in the same ordering group, before this one: settled once this turn comes.
       await turn();
-      const earlier = await dedupe.earlierOutcome(dedupeKey);
+      const earlier = dedupe.earlierOutcome(dedupeKey);
       if (earlier === 'done') return this.metrics.duplicate();
       if (earlier === 'failed') throw new DuplicateOfFailedRecordError(parsed.key);
     }
@@ -190,7 +183,7 @@ export class BatchConsumer {
       const remainingMs = lambdaContext.getRemainingTimeInMillis();
       if (remainingMs < MIN_REMAINING_MS_TO_START) throw new OutOfTimeError(remainingMs);
       const ranNow = await applyWhenKeyFree(
-        () => this.handlers.apply(parsed, context, turn, applied),
+        () => this.handlers.apply(parsed, context, turn),
         () => lambdaContext.getRemainingTimeInMillis(),
       );
       // Applied by an earlier invocation, it did not wait in its handler: it is reported in its turn all the same.

@@ -60,14 +60,8 @@ export class IdempotentHandlers {
    *
    * @param turn - awaited after the key is taken and before the handler runs: the handler waits there for the
    *   records that must apply before it; when it rejects, the handler does not run.
-   * @param applied - called once the handler returned, before the key is marked complete.
    */
-  public async apply(
-    parsed: ParsedEvent,
-    context: RecordContext,
-    turn?: () => Promise<void>,
-    applied?: () => void,
-  ): Promise<boolean> {
+  public async apply(parsed: ParsedEvent, context: RecordContext, turn?: () => Promise<void>): Promise<boolean> {
     const handler = this.handlers.get(parsed.type) as EventHandler;
     const { applyOnce } = this.idempotent.get(parsed.type) as IdempotentHandler;
     let ranNow = false;
@@ -75,7 +69,6 @@ export class IdempotentHandlers {
       await turn?.();
       ranNow = true;
       await handler.handle(parsed.event, context);
-      applied?.();
     });
     return ranNow;
   }

@@ -8,7 +8,6 @@ export type KeyOutcome = 'done' | 'failed';
  */
 export class InBatchDedupe {
   private readonly outcomes = new Map<string, KeyOutcome>();
-  private readonly waiting = new Map<string, (outcome: KeyOutcome) => void>();
   private readonly firsts = new Set<string>();
 
   /**
@@ -29,28 +28,13 @@ export class InBatchDedupe {
     return this.firsts.has(recordKey);
   }
 
-  /**
-   * What became of `dedupeKey` earlier in the batch: resolves once the first record of the key settled. Await it
-   * only from a later record of the key, once the first one has started: every record that starts settles its key.
-   */
-  public earlierOutcome(dedupeKey: string): Promise<KeyOutcome> {
-    const outcome = this.outcomes.get(dedupeKey);
-    if (outcome) return Promise.resolve(outcome);
-    return new Promise((resolve) => {
-      const before = this.waiting.get(dedupeKey);
-      this.waiting.set(dedupeKey, (settled) => {
-        before?.(settled);
-        resolve(settled);
-      });
-    });
+  /** What became of `dedupeKey` earlier in the batch, if it was seen. */
+  public earlierOutcome(dedupeKey: string): KeyOutcome | undefined {
+    return this.outcomes.get(dedupeKey);
   }
 
   /** Records what became of `dedupeKey`. */
   public settle(dedupeKey: string, outcome: KeyOutcome): void {
     this.outcomes.set(dedupeKey, outcome);
-    const waiting = this.waiting.get(dedupeKey);
-    if (!waiting) return;
-    this.waiting.delete(dedupeKey);
-    waiting(outcome);
   }
 }

@@ -7,8 +7,8 @@ type BatchRecord = SQSRecord | KinesisStreamRecord;
 type RecordResult = SuccessResponse | FailureResponse;
 
 /**
- * A record's turn in its group: resolves once every earlier record of the group succeeded or applied its effect
- * (see `KeyedBatchProcessor.applied`), and rejects with `BlockedByEarlierFailureError` as soon as one of them failed.
+ * A record's turn in its group: resolves once every earlier record of the group succeeded, and rejects with
+ * `BlockedByEarlierFailureError` as soon as one of them failed.
  */
 export type Turn = () => Promise<void>;
 
@@ -42,7 +42,6 @@ export class KeyedBatchProcessor extends BatchProcessor {
   private groupOf: (record: BatchRecord) => string = () => '';
   private recordsInFlight = 1;
   private turns = new WeakMap<BatchRecord, Turn>();
-  private appliedMarks = new WeakMap<BatchRecord, () => void>();
 
   constructor(
     eventType: keyof typeof EventType,
@@ -70,16 +69,6 @@ export class KeyedBatchProcessor extends BatchProcessor {
     return this.turns.get(record) ?? NOW;
   }
 
-  /**
-   * Says that a record's effect is applied: the next record of its group may apply its own without waiting for
-   * the rest of this one (marking its idempotency record complete, for one). Effects keep their order, and a later
-   * effect never waits on a write that no effect depends on. Should the record still fail, the records of its group
-   * not yet at their effect are blocked, as after any failure. Does nothing for a record processed one at a time.
-   */
-  public applied(record: BatchRecord): void {
-    this.appliedMarks.get(record)?.();
-  }
-
   public override async process(): Promise<RecordResult[]> {
     this.prepare();
     const records = this.records as BatchRecord[];
@@ -92,7 +81,6 @@ export class KeyedBatchProcessor extends BatchProcessor {
     });
 
     this.turns = new WeakMap();
-    this.appliedMarks = new WeakMap();
     const results: RecordResult[] = new Array(records.length);
     await forEachConcurrently([...groups], this.maxConcurrency, ([key, indexes]) =>
       this.recordsInFlight === 1
@@ -125,9 +113,9 @@ export class KeyedBatchProcessor extends BatchProcessor {
 
   /**
    * Up to `recordsInFlight` records at once, started in arrival order, each given a turn that opens when every
-   * record before it succeeded or applied its effect: the requests around an effect (its idempotency lock before,
-   * its completion after) overlap the effects of the records next to it, and only the effects wait on each other.
-   * A record not yet started when an earlier one has failed is not attempted at all.
+   * record before it succeeded: the requests around an effect (its idempotency lock before, for one) overlap the
+   * effects of the records before it, and only the effects wait on each other. A record not yet started when an
+   * earlier one has failed is not attempted at all.
    */
   private async processOverlapped(
     key: string,
@@ -136,10 +124,7 @@ export class KeyedBatchProcessor extends BatchProcessor {
     results: RecordResult[],
   ): Promise<void> {
     const turns = new GroupTurns(key, indexes.length);
-    for (const [position, index] of indexes.entries()) {
-      this.turns.set(records[index], () => turns.turn(position));
-      this.appliedMarks.set(records[index], () => turns.pass(position));
-    }
+    for (const [position, index] of indexes.entries()) this.turns.set(records[index], () => turns.turn(position));
     await forEachConcurrently([...indexes.keys()], this.recordsInFlight, async (position) => {
       const index = indexes[position];
       const record = records[index];
@@ -182,22 +167,21 @@ export async function forEachConcurrently<T>(
 
 /**
  * The turns of one group's records, by position in the group: a record's turn opens once every record before it
- * passed (succeeded, or applied its effect), and fails as soon as one of them failed. One pending promise per
- * waiting record, no chain per record.
+ * succeeded, and fails as soon as one of them failed. One pending promise per waiting record, no chain per record.
  */
 class GroupTurns {
-  /** How many records from the start of the group passed without a gap: every turn up to this one is open. */
+  /** How many records from the start of the group succeeded without a gap: every turn up to this one is open. */
   private open = 0;
   /** The position of the earliest failure so far. */
   private firstFailure = Number.POSITIVE_INFINITY;
-  private readonly passed: boolean[];
+  private readonly succeeded: boolean[];
   private readonly waiting = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
 
   constructor(
     private readonly key: string,
     size: number,
   ) {
-    this.passed = new Array(size).fill(false);
+    this.succeeded = new Array(size).fill(false);
   }
 
   /** Resolves when every record before `position` succeeded; rejects when one of them failed. */
@@ -214,24 +198,18 @@ class GroupTurns {
 
   /** Records how the record at `position` ended, and opens or fails the turns that waited on it. */
   public settle(position: number, success: boolean): void {
-    if (success) {
-      this.pass(position);
+    if (!success) {
+      if (position >= this.firstFailure) return;
+      this.firstFailure = position;
+      for (const [waiter, { reject }] of this.waiting) {
+        if (waiter <= position) continue;
+        this.waiting.delete(waiter);
+        reject(new BlockedByEarlierFailureError(this.key));
+      }
       return;
     }
-    if (position >= this.firstFailure) return;
-    this.firstFailure = position;
-    for (const [waiter, { reject }] of this.waiting) {
-      if (waiter <= position) continue;
-      this.waiting.delete(waiter);
-      reject(new BlockedByEarlierFailureError(this.key));
-    }
-  }
-
-  /** Records that the record at `position` no longer holds the records after it back, and opens the next turn. */
-  public pass(position: number): void {
-    if (this.passed[position]) return;
-    this.passed[position] = true;
-    while (this.open < this.passed.length && this.passed[this.open]) this.open++;
+    this.succeeded[position] = true;
+    while (this.open < this.succeeded.length && this.succeeded[this.open]) this.open++;
     // Only the turn at `open` can have waited on this: every one before it already opened.
     const next = this.waiting.get(this.open);
     if (next && this.firstFailure > this.open) {
