@@ -9,16 +9,16 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { environmentDynamoDBClient } from './environment-clients';
 
 /** What every effect helper accepts: the client it writes through. */
 export interface EffectOptions {
   /**
-   * The DynamoDB client the effect goes through (the helpers wrap it in a document client of their own, once per
-   * client, so items are plain JavaScript values and `undefined` attributes are left out). Pass the client you gave
-   * a consumer (`ConsumerOptions.dynamoDBClient`) to share its connections, or one set up for a test.
+   * The DynamoDB client the effect goes through (items are plain JavaScript values, marshalled by the helpers, with
+   * `undefined` attributes left out). Pass the client you gave a consumer (`ConsumerOptions.dynamoDBClient`) to share
+   * its connections, or one set up for a test.
    *
    * @default - one client for the execution environment, from the environment's configuration, shared with the
    *   consumers given no client
@@ -74,17 +74,18 @@ export interface PinFirstOptions<T extends Record<string, unknown>> extends Effe
 /** How long a pin is kept unless its caller says: the default idempotency expiry (1 day) and 7 days of retention. */
 const DEFAULT_PIN_SECONDS = 8 * 24 * 3600;
 
-/** One document client per DynamoDB client: wrapping is cheap, but not free on every write. */
-const documentClients = new WeakMap<DynamoDBClient, DynamoDBDocumentClient>();
+/**
+ * The client for a write. The helpers marshall items with `@aws-sdk/util-dynamodb`, which Powertools' idempotency
+ * store loads anyway, instead of going through a document client: `@aws-sdk/lib-dynamodb` would add its own module
+ * load to every cold start.
+ */
+function clientFor(options: EffectOptions): DynamoDBClient {
+  return options.dynamoDBClient ?? environmentDynamoDBClient();
+}
 
-function documentClient(options: EffectOptions): DynamoDBDocumentClient {
-  const client = options.dynamoDBClient ?? environmentDynamoDBClient();
-  let documents = documentClients.get(client);
-  if (!documents) {
-    documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    documentClients.set(client, documents);
-  }
-  return documents;
+/** Plain JavaScript values as DynamoDB attribute values, `undefined` attributes left out. */
+function attributes(values: Record<string, unknown>) {
+  return marshall(values, { removeUndefinedValues: true });
 }
 
 /**
@@ -103,10 +104,10 @@ export async function putIfAbsent(
   options: EffectOptions = {},
 ): Promise<boolean> {
   return conditional(() =>
-    documentClient(options).send(
-      new PutCommand({
+    clientFor(options).send(
+      new PutItemCommand({
         TableName: tableName,
-        Item: item,
+        Item: attributes(item),
         ConditionExpression: 'attribute_not_exists(#key)',
         ExpressionAttributeNames: { '#key': keyAttribute },
       }),
@@ -123,13 +124,13 @@ export async function putIfAbsent(
  */
 export async function applyIfNewer(options: ApplyIfNewerOptions): Promise<boolean> {
   return conditional(() =>
-    documentClient(options).send(
-      new UpdateCommand({
+    clientFor(options).send(
+      new UpdateItemCommand({
         TableName: options.tableName,
-        Key: options.key,
+        Key: attributes(options.key),
         UpdateExpression: `SET lastSequence = :sequence ${options.update}`,
         ConditionExpression: 'attribute_not_exists(lastSequence) OR lastSequence < :sequence',
-        ExpressionAttributeValues: { ...options.values, ':sequence': options.sequence.padStart(64, '0') },
+        ExpressionAttributeValues: attributes({ ...options.values, ':sequence': options.sequence.padStart(64, '0') }),
       }),
     ),
   );
@@ -150,14 +151,14 @@ export async function addOnce(options: AddOnceOptions): Promise<boolean> {
     return `#c${index} :c${index}`;
   });
   return conditional(() =>
-    documentClient(options).send(
-      new UpdateCommand({
+    clientFor(options).send(
+      new UpdateItemCommand({
         TableName: options.tableName,
-        Key: options.key,
+        Key: attributes(options.key),
         UpdateExpression: `ADD ${[...adds, '#markers :markers'].join(', ')}`,
         ConditionExpression: 'attribute_not_exists(#markers) OR NOT contains(#markers, :marker)',
         ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
+        ExpressionAttributeValues: attributes(values),
       }),
     ),
   );
@@ -177,11 +178,11 @@ export async function pinFirst<T extends Record<string, unknown>>(options: PinFi
   const expiresAt = options.expiresAt ?? Math.floor(Date.now() / 1000) + DEFAULT_PIN_SECONDS;
   const item = { ...options.key, pinned: options.value, expiresAt };
   if (await putIfAbsent(options.tableName, keyAttribute, item, options)) return options.value;
-  const { Item } = await documentClient(options).send(
-    new GetCommand({ TableName: options.tableName, Key: options.key, ConsistentRead: true }),
+  const { Item } = await clientFor(options).send(
+    new GetItemCommand({ TableName: options.tableName, Key: attributes(options.key), ConsistentRead: true }),
   );
   // Gone between the two calls (expired): this event's value is as good as any.
-  return (Item?.pinned as T | undefined) ?? options.value;
+  return ((Item && unmarshall(Item).pinned) as T | undefined) ?? options.value;
 }
 
 /**
