@@ -247,8 +247,6 @@ async function main(): Promise<void> {
     const throughput: Record<string, number[]> = { keyOrdered: [], sequential: [], parallel: [] };
     const orderBroken: Record<string, number> = { keyOrdered: 0, sequential: 0, parallel: 0 };
     const cpuMsPerBatch: Record<string, number[]> = { keyOrdered: [], sequential: [], parallel: [] };
-    // One unmeasured batch of each mode first: the first run of a fresh process (and of the emulators) is its
-    // compiler's warm-up, and counted it would weigh on whichever mode ran first.
     const measure = (mode: (typeof MODE_ORDER)[number], batchCount?: number) =>
       streamThroughput(
         mode,
@@ -259,6 +257,8 @@ async function main(): Promise<void> {
         clients.sqs,
         batchCount,
       );
+    // One unmeasured batch of each mode first: the first run of a fresh process (and of the emulators) is its
+    // compiler's warm-up, and counted it would weigh on whichever mode ran first.
     for (const mode of MODE_ORDER) await measure(mode, 1);
     // The two modes of the vsParallel ratio run side by side, the first of them alternating from run to run, so a
     // busy moment of the machine weighs on both alike; the all-sequential mode (the longest) after them, in the
