@@ -14,6 +14,14 @@ import {
 } from 'node:fs';
 import * as path from 'node:path';
 
+/** What the synth reads of an app's cdk.json. */
+interface CdkJson {
+  readonly app: string;
+  readonly context?: Record<string, unknown>;
+  readonly output?: string;
+  readonly watch?: { readonly include?: string | string[]; readonly exclude?: string | string[] };
+}
+
 /** How {@link synthesize} runs the app. */
 export interface SynthesizeOptions {
   /**
@@ -86,12 +94,7 @@ export async function synthesize(
   appCommand?: string | SynthesizeOptions,
 ): Promise<SynthesisOutcome> {
   const options: SynthesizeOptions = typeof appCommand === 'string' ? { appCommand } : (appCommand ?? {});
-  const cdkJson = JSON.parse(readFileSync(path.join(projectDir, 'cdk.json'), 'utf8')) as {
-    app: string;
-    context?: Record<string, unknown>;
-    output?: string;
-    watch?: { include?: string | string[]; exclude?: string | string[] };
-  };
+  const cdkJson = JSON.parse(readFileSync(path.join(projectDir, 'cdk.json'), 'utf8')) as CdkJson;
   const command = options.appCommand ?? cdkJson.app;
   // cdk.context.json holds the lookups the CLI cached (VPCs, AMIs...): the CLI passes them to the app too.
   const contextFile = path.join(projectDir, 'cdk.context.json');
@@ -146,7 +149,7 @@ function inputsKey(
   outdir: string,
   command: string,
   context: Record<string, unknown>,
-  cdkJson: { output?: string; watch?: { include?: string | string[]; exclude?: string | string[] } },
+  cdkJson: CdkJson,
 ): string {
   const hash = createHash('sha256');
   const environment = Object.entries(process.env)
@@ -181,11 +184,7 @@ const CODE_FILE = /\.(?:[cm]?[jt]s|[jt]sx|json)$/;
  * file besides: `watch` usually leaves out compiled JavaScript, which an app run as `node bin/app.js` reads. Dot
  * files and folders, `node_modules` folders and the output folders are left out, as the CLI leaves them out.
  */
-function watchedFiles(
-  projectDir: string,
-  outdir: string,
-  cdkJson: { output?: string; watch?: { include?: string | string[]; exclude?: string | string[] } },
-): string[] {
+function watchedFiles(projectDir: string, outdir: string, cdkJson: CdkJson): string[] {
   const include = [cdkJson.watch?.include ?? '**'].flat().map(globToRegExp);
   const exclude = [cdkJson.watch?.exclude ?? []].flat().map(globToRegExp);
   const skippedDirs = new Set(
@@ -236,10 +235,14 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${source}(?:/.*)?$`);
 }
 
-/** Copies the assembly kept under `kept` into `outdir`; false when there is none (or it went while copying). */
+/**
+ * Replaces what `outdir` holds (an earlier assembly, say) with the assembly kept under `kept`; false when there is
+ * none (or it went while copying), `outdir` then empty.
+ */
 function copyKept(kept: string, outdir: string): boolean {
   if (!existsSync(path.join(kept, 'manifest.json'))) return false;
   try {
+    emptyDir(outdir);
     copyTree(kept, outdir);
     // Most recently used: the last one pruned.
     const now = new Date();
@@ -247,9 +250,15 @@ function copyKept(kept: string, outdir: string): boolean {
     return true;
   } catch {
     // Pruned by another start at this very moment: synthesize instead, from a clean folder.
-    for (const entry of readdirSync(outdir)) rmSync(path.join(outdir, entry), { recursive: true, force: true });
+    emptyDir(outdir);
     return false;
   }
+}
+
+/** Makes `dir` an empty folder: created if missing, its contents removed if not. */
+function emptyDir(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  for (const entry of readdirSync(dir)) rmSync(path.join(dir, entry), { recursive: true, force: true });
 }
 
 /** Copies the files of `from` into the folder `to`, folders included (fs.cpSync checks much more, and takes longer). */

@@ -88,6 +88,37 @@ describe('synthesize, reusing the assembly of an earlier synth of the same input
     expect(notices[0]).toContain('EDA_KIT_SYNTH=always synthesizes every time');
   });
 
+  test('GIVEN the folder the first synth wrote WHEN synthesized into it again THEN the kept assembly replaces what it holds', async () => {
+    // Prepare: a start that writes into the same folder each time, with a file an older assembly left there
+    const app = appDir();
+    const outdir = temporaryDir('eda-kit-synth-out-');
+    await synthesize(app, outdir, { onNotice });
+    writeFileSync(path.join(outdir, 'left-by-an-older-synth.json'), '{}');
+
+    // Act
+    const outcome = await synthesize(app, outdir, { onNotice });
+
+    // Assess
+    expect(outcome).toEqual({ reused: true });
+    expect(runsOf(app)).toBe(1);
+    expect(readdirSync(outdir).sort()).toEqual(['asset.1', 'manifest.json']);
+    expect(manifestOf(outdir)).toEqual({ stack: 'one queue', stage: 'dev', run: 1 });
+  });
+
+  test('GIVEN a kept assembly WHEN the folder to synthesize into does not exist THEN it is created and the assembly copied there', async () => {
+    // Prepare
+    const app = appDir();
+    await synthesize(app, temporaryDir('eda-kit-synth-out-'), { onNotice });
+    const outdir = path.join(temporaryDir('eda-kit-synth-out-'), 'not', 'yet');
+
+    // Act
+    const outcome = await synthesize(app, outdir, { onNotice });
+
+    // Assess
+    expect(outcome).toEqual({ reused: true });
+    expect(manifestOf(outdir)).toEqual({ stack: 'one queue', stage: 'dev', run: 1 });
+  });
+
   test('GIVEN an app synthesized once WHEN one of its source files changes THEN it is synthesized again', async () => {
     // Prepare
     const app = appDir();
