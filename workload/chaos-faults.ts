@@ -2,8 +2,8 @@
  * The faults a chaos run injects into an execution environment, loaded by the local cloud's worker before the
  * function's code (a plugin's `preload`). `EDA_KIT_FAULTS` holds the rates, from 0 to 1: the handler throws; the
  * process dies mid-invocation; it dies right after one of the invocation's conditional writes (between an effect
- * and its idempotency record, or between a pin and its effect); it hangs past its timeout; a DynamoDB request is throttled or fails with
- * a 5xx. Each fault is announced on stdout before it happens, so the run can count them.
+ * and its idempotency record, or between a pin and its effect); it hangs past its timeout; a DynamoDB request is
+ * throttled or fails with a 5xx. Each fault is announced on stdout before it happens, so the run can count them.
  */
 import { ClientRequest } from 'node:http';
 import { Readable } from 'node:stream';
