@@ -80,7 +80,8 @@ const VOLATILE_ENVIRONMENT =
 /**
  * Synthesizes the app into `outdir` the way `cdk synth` does, without the CLI's own start-up: runs the `app`
  * command of cdk.json with the context of cdk.context.json and cdk.json, plus what the CLI adds (construct paths
- * and asset metadata, which the local cloud reads). Rejects with the app's output when it fails.
+ * and asset metadata, which the local cloud reads). `outdir` is emptied first (created if missing), so it holds this
+ * assembly only. Rejects with the app's output when it fails.
  *
  * When nothing the synth reads has changed since an earlier one (see {@link SynthesizeOptions.reuse}), the assembly
  * that synth wrote is copied into `outdir` instead, and `onNotice` says so: a start of the local cloud then skips
@@ -113,6 +114,9 @@ export async function synthesize(
     (options.reuse ?? options.appCommand === undefined) && process.env.EDA_KIT_SYNTH?.toLowerCase() !== 'always';
   const keptDir = path.join(projectDir, '.local', 'synth');
   const key = reuse ? inputsKey(projectDir, outdir, command, context, cdkJson) : undefined;
+  // The folder holds this synth's assembly and nothing else: what an earlier one left (the assets of an older
+  // version of the app) would be kept with it, and copied on every reuse.
+  emptyOutdir(projectDir, outdir);
   if (key !== undefined) {
     const kept = path.join(keptDir, key);
     if (copyKept(kept, outdir)) {
@@ -235,14 +239,10 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${source}(?:/.*)?$`);
 }
 
-/**
- * Replaces what `outdir` holds (an earlier assembly, say) with the assembly kept under `kept`; false when there is
- * none (or it went while copying), `outdir` then empty.
- */
+/** Copies the assembly kept under `kept` into the empty `outdir`; false when there is none (or it went while copying). */
 function copyKept(kept: string, outdir: string): boolean {
   if (!existsSync(path.join(kept, 'manifest.json'))) return false;
   try {
-    emptyDir(outdir);
     copyTree(kept, outdir);
     // Most recently used: the last one pruned.
     const now = new Date();
@@ -253,6 +253,15 @@ function copyKept(kept: string, outdir: string): boolean {
     emptyDir(outdir);
     return false;
   }
+}
+
+/** Makes the output folder an empty one: created if missing, its contents removed if not; never the app's folder. */
+function emptyOutdir(projectDir: string, outdir: string): void {
+  const appFromOutdir = path.relative(path.resolve(outdir), path.resolve(projectDir));
+  if (!appFromOutdir.startsWith('..') && !path.isAbsolute(appFromOutdir)) {
+    throw new Error(`The assembly's folder (${outdir}) must not hold the app's folder (${projectDir})`);
+  }
+  emptyDir(outdir);
 }
 
 /** Makes `dir` an empty folder: created if missing, its contents removed if not. */

@@ -105,6 +105,30 @@ describe('synthesize, reusing the assembly of an earlier synth of the same input
     expect(manifestOf(outdir)).toEqual({ stack: 'one queue', stage: 'dev', run: 1 });
   });
 
+  test('GIVEN a folder an older assembly left files in WHEN the app is synthesized into it THEN it holds this assembly only, and so does the copy kept', async () => {
+    // Prepare
+    const app = appDir();
+    const outdir = temporaryDir('eda-kit-synth-out-');
+    mkdirSync(path.join(outdir, 'asset.0'));
+    writeFileSync(path.join(outdir, 'asset.0', 'index.js'), 'exports.handler = async () => 0;');
+
+    // Act
+    const outcome = await synthesize(app, outdir, { onNotice });
+    const reusedInto = temporaryDir('eda-kit-synth-out-');
+    await synthesize(app, reusedInto, { onNotice });
+
+    // Assess
+    expect(outcome).toEqual({ reused: false });
+    expect(readdirSync(outdir).sort()).toEqual(['asset.1', 'manifest.json']);
+    expect(readdirSync(reusedInto).sort()).toEqual(['asset.1', 'manifest.json']);
+  });
+
+  test('refuses an assembly folder that holds the app, before removing anything', async () => {
+    const app = appDir();
+    await expect(synthesize(app, app, { onNotice })).rejects.toThrow(/must not hold the app's folder/);
+    expect(existsSync(path.join(app, 'cdk.json'))).toBe(true);
+  });
+
   test('GIVEN a kept assembly WHEN the folder to synthesize into does not exist THEN it is created and the assembly copied there', async () => {
     // Prepare
     const app = appDir();
