@@ -13,6 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import * as path from 'node:path';
+import picomatch from 'picomatch';
 
 /** What the synth reads of an app's cdk.json. */
 interface CdkJson {
@@ -189,15 +190,14 @@ const CODE_FILE = /\.(?:[cm]?[jt]s|[jt]sx|json)$/;
  * files and folders, `node_modules` folders and the output folders are left out, as the CLI leaves them out.
  */
 function watchedFiles(projectDir: string, outdir: string, cdkJson: CdkJson): string[] {
-  const include = [cdkJson.watch?.include ?? '**'].flat().map(globToRegExp);
-  const exclude = [cdkJson.watch?.exclude ?? []].flat().map(globToRegExp);
+  const included = globMatcher([cdkJson.watch?.include ?? '**'].flat());
+  const excluded = globMatcher([cdkJson.watch?.exclude ?? []].flat());
   const skippedDirs = new Set(
     [cdkJson.output ?? 'cdk.out', path.relative(projectDir, path.resolve(outdir))].map((dir) =>
       path.normalize(dir).split(path.sep).join('/'),
     ),
   );
-  const watched = (relative: string) =>
-    include.some((pattern) => pattern.test(relative)) && !exclude.some((pattern) => pattern.test(relative));
+  const watched = (relative: string) => included(relative) && !excluded(relative);
   const found: string[] = [];
   const walk = (relativeDir: string) => {
     for (const entry of readdirSync(path.join(projectDir, relativeDir), { withFileTypes: true })) {
@@ -213,30 +213,20 @@ function watchedFiles(projectDir: string, outdir: string, cdkJson: CdkJson): str
 }
 
 /**
- * A glob of cdk.json's `watch` as a regular expression on a relative path: `**` any folders (none included), `*`
- * and `?` within one name, `{a,b}` either. Like the CLI's matcher, a pattern without `/` names a path from the
- * app's folder (`test` is the top folder `test`, not every folder of that name).
+ * Whether a relative path is covered by cdk.json `watch` globs, matched by picomatch, the matcher behind the
+ * CLI's file watcher. A pattern without `/` names a path from the app's folder (`test` is the top folder `test`,
+ * not every folder of that name), and a folder's pattern covers everything in it, as the watcher leaves out or
+ * watches a folder whole.
  */
-function globToRegExp(glob: string): RegExp {
-  let source = '';
-  const pattern = glob.replace(/^\.\//, '').replace(/\/$/, '');
-  for (let i = 0; i < pattern.length; i++) {
-    const char = pattern[i];
-    if (pattern.startsWith('**/', i)) {
-      source += '(?:.*/)?';
-      i += 2;
-    } else if (pattern.startsWith('**', i)) {
-      source += '.*';
-      i += 1;
-    } else if (char === '*') source += '[^/]*';
-    else if (char === '?') source += '[^/]';
-    else if (char === '{') source += '(?:';
-    else if (char === '}') source += ')';
-    else if (char === ',' && source.lastIndexOf('(?:') > source.lastIndexOf(')')) source += '|';
-    else source += char.replace(/[.+^$()|[\]\\]/g, '\\$&');
-  }
-  // A folder's pattern leaves out everything in it, as the CLI's watcher does.
-  return new RegExp(`^${source}(?:/.*)?$`);
+function globMatcher(globs: readonly string[]): (relative: string) => boolean {
+  const isMatch = picomatch(
+    globs.map((glob) => glob.replace(/^\.\//, '').replace(/\/$/, '')),
+    { dot: true },
+  );
+  return (relative) => {
+    const names = relative.split('/');
+    return names.some((_, i) => isMatch(names.slice(0, i + 1).join('/')));
+  };
 }
 
 /** Copies the assembly kept under `kept` into the empty `outdir`; false when there is none (or it went while copying). */

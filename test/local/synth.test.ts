@@ -192,6 +192,29 @@ describe('synthesize, reusing the assembly of an earlier synth of the same input
     expect(runsOf(app)).toBe(1);
   });
 
+  test.each([
+    { changed: 'src/notes.md', reused: true },
+    { changed: 'src/deep/fixtures/case.txt', reused: true },
+    { changed: 'src/stack.txt', reused: false },
+  ])(
+    'GIVEN watch patterns with braces and nested globs WHEN $changed changes THEN reused is $reused',
+    async ({ changed, reused }) => {
+      // Prepare
+      const app = appDir({ watch: { include: ['src/**', '*.json'], exclude: ['**/*.{md,snap}', 'src/**/fixtures'] } });
+      mkdirSync(path.join(app, 'src', 'deep', 'fixtures'), { recursive: true });
+      writeFileSync(path.join(app, 'src', 'notes.md'), 'Notes.');
+      writeFileSync(path.join(app, 'src', 'deep', 'fixtures', 'case.txt'), 'A case.');
+      await synthesize(app, temporaryDir('eda-kit-synth-out-'), { onNotice });
+      writeFileSync(path.join(app, changed), 'changed');
+
+      // Act
+      const outcome = await synthesize(app, temporaryDir('eda-kit-synth-out-'), { onNotice });
+
+      // Assess
+      expect(outcome).toEqual({ reused });
+    },
+  );
+
   test('GIVEN watch patterns that leave out compiled JavaScript WHEN only the compiled app changes THEN it is synthesized again', async () => {
     // Prepare: the app run as `node app.js`, with cdk.json's watch leaving out every .js file, as `cdk init` writes it
     const app = appDir({ watch: { include: ['**'], exclude: ['**/*.js', 'README.md'] } });
