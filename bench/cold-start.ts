@@ -9,7 +9,7 @@ import { LocalCloud } from '../local/local-cloud';
 import { synthesize } from '../local/synth';
 import { wholeNumber } from '../ops/cli-args';
 import { kinesisEvent, kinesisRecord, orderPlaced, sqsEvent, sqsRecord } from '../test/helpers/records';
-import { type BenchResult, finish, median } from './results';
+import { type BenchResult, finish, median, ratioResult, round } from './results';
 
 /**
  * Cold starts of every function of the reference app, against a minimal handler, in fresh execution environments
@@ -151,18 +151,15 @@ export async function measureColdStarts(runs: number): Promise<BenchResult[]> {
         budget: round(2 * minimal),
         note: `slowest function (${slowest[0].label}): ${round(slowest[0].loadMs)} ms to load, the rest in its first invocation; minimal handler ${round(minimal)} ms; median of ${runs} fresh environments each`,
       },
-      {
-        name: 'coldStart.vsBareSdk',
-        value: round(auditLogWriter / bareSdk),
-        unit: 'x',
-        baseline: round(bareSdk),
-        ratio: round(auditLogWriter / bareSdk),
-        note:
-          `the audit-log writer (${round(auditLogWriter)} ms) over the same job with the bare SDK (${round(bareSdk)} ms: ` +
+      ratioResult(
+        'coldStart.vsBareSdk',
+        auditLogWriter,
+        bareSdk,
+        `the audit-log writer (${round(auditLogWriter)} ms) over the same job with the bare SDK (${round(bareSdk)} ms: ` +
           'JSON.parse and one conditional PutItem per record, bundled by ConsumerFunction as the functions are): what ' +
           `the kit itself adds. Against the bare handler unbundled, its SDK from the runtime (${round(bareSdkUnbundled)} ms): ` +
           `${round(auditLogWriter / bareSdkUnbundled)}x. Median of the ratios of each run: ${round(pairedVsBareSdk)}`,
-      },
+      ),
       ...slowest.map(({ label, initMs, loadMs }) => ({
         name: `coldStart.initMs.${label}`,
         value: round(initMs),
@@ -175,10 +172,6 @@ export async function measureColdStarts(runs: number): Promise<BenchResult[]> {
   } finally {
     await cloud.stop();
   }
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }
 
 async function main(): Promise<void> {

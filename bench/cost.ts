@@ -40,7 +40,7 @@ import {
 import { numberIn } from '../ops/cost/flags';
 import { loadPrices, type Prices } from '../ops/cost/prices';
 import type { IdempotencyRequests, WorkloadOverrides } from '../ops/cost/workload';
-import { type BenchResult, finish, RESULTS_FILE } from './results';
+import { type BenchResult, finish, RESULTS_FILE, ratioResult, round } from './results';
 
 /**
  * The cost model of `npm run bench` (figure 7): `eda-kit cost` (ops/cost) run on the reference app, with the
@@ -279,32 +279,28 @@ export function costResults(comparison: CostComparison): BenchResult[] {
       unit: 'USD',
       note: `largest batches (${floor.consumers.map((c) => `${c.name} ${Math.round(c.recordsPerBatch)}`).join(', ')} records: the 6 MB invocation payload or the function's timeout, gathered by a ${MAX_BATCHING_WINDOW_SECONDS} s window), standard polling and no idempotency store. Every reference effect is already a conditional write keyed by the business ID (putIfAbsent by orderId, messageId or eventId) or carrying the order's marker in the same item (addOnce): under at-least-once delivery a repeat fails its condition and nothing is applied twice, so the only write the guarantees need is the effect's own. Producer, memory and stream unchanged. ${breakdown(floor)}`,
     },
-    {
-      name: 'cost.vsNaive',
-      value: round(vsNaive),
-      unit: 'x',
-      baseline: round(naive.usdPerMillionEvents),
-      ratio: round(vsNaive),
-      budget: COST_BUDGETS.vsNaive,
-      note: `kit / naive; baseline: naive USD per 1M events. Batching saves ${usd(naive.usdPerMillionEvents - kit.usdPerMillionEvents)}: ${savings(naive, kit)}. ${
+    ratioResult(
+      'cost.vsNaive',
+      kit.usdPerMillionEvents,
+      naive.usdPerMillionEvents,
+      `kit / naive; baseline: naive USD per 1M events. Batching saves ${usd(naive.usdPerMillionEvents - kit.usdPerMillionEvents)}: ${savings(naive, kit)}. ${
         vsNaive > COST_BUDGETS.vsNaive
           ? `Missed because ${percent((kit.byLine['dynamodb.idempotency'] + kit.byLine['dynamodb.effects']) / kit.usdPerMillionEvents)} of the kit's cost is DynamoDB writes, paid by both: idempotency store ${usd(store)}, effects ${usd(kit.byLine['dynamodb.effects'])}`
           : 'Within the target'
       }. Duplicates: a retry ${workload.retryDelaySeconds} s after its original lands in a later batch at this rate, so in-batch dedupe saves ${usd(duplicatesShareBatches ? inBatchSaving : 0)} here; retries within their original's batch would save ${usd(inBatchSaving)}`,
-    },
-    {
-      name: 'cost.vsFloor',
-      value: round(vsFloor),
-      unit: 'x',
-      baseline: round(floor.usdPerMillionEvents),
-      ratio: round(vsFloor),
-      budget: COST_BUDGETS.vsFloor,
-      note: `kit / floor; baseline: floor USD per 1M events. The kit pays ${usd(kit.usdPerMillionEvents - floor.usdPerMillionEvents)} more: ${savings(kit, floor)}. ${
+      { budget: COST_BUDGETS.vsNaive },
+    ),
+    ratioResult(
+      'cost.vsFloor',
+      kit.usdPerMillionEvents,
+      floor.usdPerMillionEvents,
+      `kit / floor; baseline: floor USD per 1M events. The kit pays ${usd(kit.usdPerMillionEvents - floor.usdPerMillionEvents)} more: ${savings(kit, floor)}. ${
         vsFloor > COST_BUDGETS.vsFloor
           ? `Missed because of the idempotency store: ${usd(store)} (${percent(store / kit.usdPerMillionEvents)} of the kit) of INPROGRESS + COMPLETED records, which the reference effects, all conditional writes, do not need for exactly-once effects (the store buys that guarantee for handlers whose effects are not idempotent). Without it the kit would cost ${usd(kitWithoutStore.usdPerMillionEvents)}, ${round(kitWithoutStore.usdPerMillionEvents / floor.usdPerMillionEvents)}x the floor`
           : `Within the target${store > 0 ? `; the idempotency store is ${usd(store)} of it (without it: ${round(kitWithoutStore.usdPerMillionEvents / floor.usdPerMillionEvents)}x)` : ''}`
       }`,
-    },
+      { budget: COST_BUDGETS.vsFloor },
+    ),
   ];
 }
 
@@ -327,10 +323,6 @@ function slowConsumers(estimate: CostEstimate): string {
   const behind = estimate.consumers.filter((c) => c.source === 'kinesis' && c.utilization > 1);
   if (behind.length === 0) return '';
   return `. At this rate ${behind.map((c) => c.name).join(', ')} would need a ParallelizationFactor of ${Math.ceil(Math.max(...behind.map((c) => c.utilization)))} to keep up (same cost per event)`;
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }
 
 function usd(value: number): string {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { processCpuSeconds } from '../local/process-cpu';
-import { type LocalRun, reportResults, round, runOnce } from './local';
-import { type BenchResult, median, workloadFlags } from './results';
+import { type LocalRun, reportResults, runOnce } from './local';
+import { type BenchResult, median, ratioResult, round, workloadFlags } from './results';
 
 const root = path.resolve(__dirname, '..');
 /** Debian's chromium (`apt-get install -y chromium`). */
@@ -188,14 +188,12 @@ export async function measureDashboard(orders: number, runs: number): Promise<Be
       unit: 'orders/s',
       note: `median of ${reports.length} run(s) of ${orders} orders (${rates(reports)}): ${what}`,
     },
-    {
-      name: `local.dashboard.${name}.vsWithout`,
-      value: round(rate(reports) / base),
-      unit: 'x',
-      baseline: round(base),
-      ratio: round(rate(reports) / base),
-      note: `orders/s ${what}, over orders/s of \`npm start\` without the dashboard (${rates(plain)}), runs alternated`,
-    },
+    ratioResult(
+      `local.dashboard.${name}.vsWithout`,
+      rate(reports),
+      base,
+      `orders/s ${what}, over orders/s of \`npm start\` without the dashboard (${rates(plain)}), runs alternated`,
+    ),
   ];
   const all = [...open, ...everything];
   return [

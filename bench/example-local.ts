@@ -9,8 +9,8 @@ import { Command } from 'commander';
 import { wholeNumber } from '../ops/cli-args';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../ops/endpoint-clients';
 import { copyExampleWithTarball } from '../test/helpers/example-app';
-import { type LocalRun, reportResults, round } from './local';
-import { type BenchResult, median, ratioResult } from './results';
+import { type LocalRun, reportResults } from './local';
+import { type BenchResult, median, ratioResult, round } from './results';
 
 /**
  * A user's first minute with the kit, against the reference app's: seconds from `npx eda-kit local --serve` in the

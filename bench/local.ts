@@ -6,7 +6,7 @@ import Table from 'cli-table3';
 import { Command, InvalidArgumentError } from 'commander';
 import { wholeNumber } from '../ops/cli-args';
 import type { WorkloadReport } from '../workload/order-workload';
-import { type BenchResult, finish, median } from './results';
+import { type BenchResult, finish, median, ratioResult, round } from './results';
 
 /**
  * The local cloud, measured through its CLI exactly as `npm start` runs it: seconds from start to the first event
@@ -41,11 +41,6 @@ export function runOnce(orders: number, flags: readonly string[] = []): LocalRun
   } finally {
     rmSync(jsonFile, { force: true });
   }
-}
-
-/** `value` to two decimals. */
-export function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }
 
 /** Measures each workload size `runs` times; large sizes (10,000 orders and up) once, as they take minutes. */
@@ -112,16 +107,12 @@ export function measureLocal(counts: readonly number[], runs: number): BenchResu
   const small = throughput.get(1000);
   const large = throughput.get(50_000);
   if (small !== undefined && large !== undefined) {
-    results.push({
-      name: 'local.scaling.50kVs1k',
-      value: round(large / small),
-      unit: 'x',
-      baseline: round(small),
-      ratio: round(large / small),
-      budget: 0.8,
-      atLeast: true,
-      note: 'orders/s at 50,000 orders over orders/s at 1,000',
-    });
+    results.push(
+      ratioResult('local.scaling.50kVs1k', large, small, 'orders/s at 50,000 orders over orders/s at 1,000', {
+        budget: 0.8,
+        atLeast: true,
+      }),
+    );
   }
   return results;
 }

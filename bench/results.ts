@@ -21,7 +21,6 @@ export interface BenchResult {
 
 export const RESULTS_FILE = path.join(__dirname, 'results.json');
 
-/** The middle value (upper middle for an even count). */
 /** The flags of a bench step that runs a workload: `--orders` per run and `--runs` of each setup. */
 export function workloadFlags(name: string, defaults = { orders: 1000, runs: 2 }): { orders: number; runs: number } {
   return new Command()
@@ -34,17 +33,29 @@ export function workloadFlags(name: string, defaults = { orders: 1000, runs: 2 }
     .opts<{ orders: number; runs: number }>();
 }
 
+/** The middle value (upper middle for an even count). */
 export function median(values: readonly number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
+/** `value` to two decimals. */
+export function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
 /**
  * A figure that is the ratio of two measured in the same run: `value` over `baseline`, both kept to two decimals,
- * the baseline named beside the ratio.
+ * the baseline named beside the ratio, with its target when it has one.
  */
-export function ratioResult(name: string, value: number, baseline: number, note: string): BenchResult {
-  const ratio = Math.round((value / baseline) * 100) / 100;
-  return { name, value: ratio, unit: 'x', baseline: Math.round(baseline * 100) / 100, ratio, note };
+export function ratioResult(
+  name: string,
+  value: number,
+  baseline: number,
+  note: string,
+  target: Pick<BenchResult, 'budget' | 'atLeast'> = {},
+): BenchResult {
+  const ratio = round(value / baseline);
+  return { name, value: ratio, unit: 'x', baseline: round(baseline), ratio, ...target, note };
 }
 
 /** Whether a figure keeps its budget (true when it has none). */

@@ -12,7 +12,7 @@ import * as v from 'valibot';
 import { CONSUMER_ENVIRONMENT, idempotencyKeyPrefix } from '../contract';
 import { createQueue, createTable, emulatorClients, spawnEmulators, useEmulatorEnvironment } from '../local/emulators';
 import { kinesisEvent, kinesisRecord, lambdaContext, sqsEvent, sqsRecord } from '../test/helpers/records';
-import { type BenchResult, finish, median } from './results';
+import { type BenchResult, finish, median, ratioResult, round } from './results';
 
 /**
  * The runtime kit's budgets, measured against dynalite and local-aws-sqs in this process:
@@ -233,14 +233,12 @@ async function main(): Promise<void> {
         unit: 'records/s',
         note: 'Powertools BatchProcessor, records in parallel: schema and the same conditional effect write only',
       },
-      {
-        name: 'queue.idempotency.overhead',
-        value: round(median(withoutIdempotency) / median(withIdempotency)),
-        unit: 'x',
-        baseline: round(median(withIdempotency)),
-        ratio: round(median(withoutIdempotency) / median(withIdempotency)),
-        note: `throughput without idempotency over with it, ${QUEUE_BATCH_SIZE}-message batches; each record adds two DynamoDB requests (PutItem, UpdateItem) to its one effect write, at ${latencyMs} ms each`,
-      },
+      ratioResult(
+        'queue.idempotency.overhead',
+        median(withoutIdempotency),
+        median(withIdempotency),
+        `throughput without idempotency over with it, ${QUEUE_BATCH_SIZE}-message batches; each record adds two DynamoDB requests (PutItem, UpdateItem) to its one effect write, at ${latencyMs} ms each`,
+      ),
     );
 
     // 3. Stream throughput with modelled network latency.
@@ -297,15 +295,14 @@ async function main(): Promise<void> {
         unit: 'records/s',
         note: `per-key order broken in ${orderBroken.parallel} of ${keysChecked('parallel')} key-batches`,
       },
-      {
-        name: 'stream.keyOrdered.vsSequential',
-        value: round(keyOrdered / sequential),
-        unit: 'x',
-        budget: 5,
-        atLeast: true,
-        baseline: round(sequential),
-        ratio: round(keyOrdered / sequential),
-      },
+      ratioResult(
+        'stream.keyOrdered.vsSequential',
+        keyOrdered,
+        sequential,
+        'key-ordered over Powertools all-sequential, records/s, medians',
+        { budget: 5, atLeast: true },
+      ),
+      // Not a ratio of two medians, so not `ratioResult`: the median of each pair's ratio.
       {
         name: 'stream.keyOrdered.vsParallel',
         value: round(pairedVsParallel),
@@ -556,10 +553,6 @@ async function streamThroughput(
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = process.cpuUsage(cpuBefore);
   return { recordsPerSecond: records / seconds, brokenKeys, cpuMs: (cpu.user + cpu.system) / 1000 };
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }
 
 main().catch((error) => {

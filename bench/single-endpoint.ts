@@ -1,5 +1,5 @@
-import { type LocalRun, reportResults, round, runOnce } from './local';
-import { type BenchResult, median, ratioResult, workloadFlags } from './results';
+import { type LocalRun, reportResults, runOnce } from './local';
+import { type BenchResult, median, ratioResult, round, workloadFlags } from './results';
 
 /**
  * The reference workload with every call through the single endpoint (`npm start -- --single-endpoint`: the

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
 import { CONSUMER_ENVIRONMENT } from '../contract';
 import { readAssembly } from '../local/assembly';
-import { type BenchResult, finish, median, withinBudget } from './results';
+import { type BenchResult, finish, median, ratioResult, round, withinBudget } from './results';
 
 /**
  * Measures the foundation's budgets: `npx cdk synth` wall time of the whole app (median of several fresh runs),
@@ -102,14 +102,12 @@ const results: BenchResult[] = [
     unit: 'KB',
     note: `${packed.entryCount} files, ${round(packed.unpackedSize / 1024)} KB unpacked`,
   },
-  {
-    name: 'synth.example.vsReferenceApp',
-    value: round(median(exampleSynthSeconds) / median(synthSeconds)),
-    unit: 'x',
-    baseline: round(median(synthSeconds)),
-    ratio: round(median(exampleSynthSeconds) / median(synthSeconds)),
-    note: `the user-activity example (2 functions, from the packed kit) synthesizes in ${round(median(exampleSynthSeconds))} s with aws-cdk-lib's built-in CloudFormation validation on (its default; the reference app turns it off); baseline: the reference app (6 functions), s`,
-  },
+  ratioResult(
+    'synth.example.vsReferenceApp',
+    median(exampleSynthSeconds),
+    median(synthSeconds),
+    `the user-activity example (2 functions, from the packed kit) synthesizes in ${round(median(exampleSynthSeconds))} s with aws-cdk-lib's built-in CloudFormation validation on (its default; the reference app turns it off); baseline: the reference app (6 functions), s`,
+  ),
 ];
 if (flags['with-tests']) {
   results.push({ name: 'test.seconds', value: round(timed('npm', ['test'])), unit: 's', budget: BUDGETS.testSeconds });
@@ -131,7 +129,3 @@ console.log(`machine: ${cpus().length} cores, Node ${process.version}, cdk ${cdk
 console.log(table.toString());
 
 finish(results);
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
-}
