@@ -220,7 +220,7 @@ function watchedFiles(projectDir: string, outdir: string, cdkJson: CdkJson): str
  */
 function globMatcher(globs: readonly string[]): (relative: string) => boolean {
   const isMatch = picomatch(
-    globs.map((glob) => glob.replace(/^\.\//, '').replace(/\/$/, '')),
+    globs.map((glob) => glob.replace(/^\.\//, '').replace(/\/$/, '')).filter((glob) => glob !== ''),
     { dot: true },
   );
   return (relative) => {
