@@ -36,6 +36,10 @@ export function benchSteps(flags: BenchFlags): { readonly name: string; readonly
     },
     { name: 'cold starts', args: ['bench/cold-start.ts', '--runs', flags.quick ? '1' : runs] },
     {
+      name: 'SDK warm-up of a fresh environment',
+      args: ['bench/sdk-warmup.ts', '--runs', flags.quick ? '1' : String(flags.runs ?? 3)],
+    },
+    {
       name: 'local cloud',
       args: [
         'bench/local.ts',

@@ -12,6 +12,8 @@ test('GIVEN --quick THEN the local cloud runs 1,000 orders once and the other st
   expect(argsOf(full, 'bench/local.ts')).toEqual(['bench/local.ts', '--orders', '1000,10000,50000', '--runs', '3']);
   expect(argsOf(quick, 'bench/synth.ts')).toContain('1');
   expect(argsOf(full, 'bench/synth.ts')).toContain('3');
+  expect(argsOf(quick, 'bench/sdk-warmup.ts')).toEqual(['bench/sdk-warmup.ts', '--runs', '1']);
+  expect(argsOf(full, 'bench/sdk-warmup.ts')).toEqual(['bench/sdk-warmup.ts', '--runs', '3']);
   // Every step of the full run is in the quick one, and the report comes last.
   expect(quick.map((step) => step.args[0])).toEqual(full.map((step) => step.args[0]));
   expect(full.at(-1)?.args[0]).toBe('bench/report.ts');
