@@ -12,7 +12,7 @@ type RecordResult = SuccessResponse | FailureResponse;
  */
 export type Turn = () => Promise<void>;
 
-/** The turn of a record that waits for nothing: the first of its group, or one started after the others settled. */
+/** The turn of a record not in the batch being processed: it waits for nothing. */
 const NOW: Turn = () => Promise.resolve();
 
 /** How the next batch is grouped. */
@@ -83,41 +83,21 @@ export class KeyedBatchProcessor extends BatchProcessor {
     this.turns = new WeakMap();
     const results: RecordResult[] = new Array(records.length);
     await forEachConcurrently([...groups], this.maxConcurrency, ([key, indexes]) =>
-      this.recordsInFlight === 1
-        ? this.processInSeries(key, indexes, records, results)
-        : this.processOverlapped(key, indexes, records, results),
+      this.processGroup(key, indexes, records, results),
     );
     this.reportInArrivalOrder(records);
     this.clean();
     return results;
   }
 
-  /** One record after another; after a failure, the rest are not attempted. */
-  private async processInSeries(
-    key: string,
-    indexes: readonly number[],
-    records: readonly BatchRecord[],
-    results: RecordResult[],
-  ): Promise<void> {
-    let failed = false;
-    for (const index of indexes) {
-      const record = records[index];
-      if (failed) {
-        results[index] = this.failureHandler(record, new BlockedByEarlierFailureError(key));
-        continue;
-      }
-      results[index] = await this.processRecord(record);
-      failed = results[index][0] === 'fail';
-    }
-  }
-
   /**
    * Up to `recordsInFlight` records at once, started in arrival order, each given a turn that opens when every
    * record before it succeeded: the requests around an effect (its idempotency lock before, for one) overlap the
    * effects of the records before it, and only the effects wait on each other. A record not yet started when an
-   * earlier one has failed is not attempted at all.
+   * earlier one has failed is not attempted at all. With one record in flight, each starts when the one before it
+   * settled, and its turn is open from the start.
    */
-  private async processOverlapped(
+  private async processGroup(
     key: string,
     indexes: readonly number[],
     records: readonly BatchRecord[],
