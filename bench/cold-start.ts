@@ -88,6 +88,10 @@ async function coldStart(config: LocalFunctionConfig, event: unknown): Promise<{
   }
 }
 
+/**
+ * The cold-start figures: `runs` fresh environments of every function of the reference app, of the minimal handler
+ * and of the bare-SDK twin of the audit-log writer, interleaved; each figure the median of its environments.
+ */
 export async function measureColdStarts(runs: number): Promise<BenchResult[]> {
   const assemblyDir = path.join(projectDir, '.local', 'bench-cold-start.out');
   await synthesize(projectDir, assemblyDir);
