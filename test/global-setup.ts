@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import {
   createQueue,
   createTable,
@@ -18,6 +21,7 @@ export const REFERENCE_TABLES = {
 } as const;
 
 let emulators: Emulators | undefined;
+let runTemporaryDir: string | undefined;
 
 /**
  * Starts the emulators once for the whole run, on 127.0.0.1, and points every test worker at them through the
@@ -25,6 +29,11 @@ let emulators: Emulators | undefined;
  * dead-letter queue from the environment at import, as on Lambda.
  */
 export async function setup(): Promise<void> {
+  // Everything the run writes to the temporary folder (the assemblies of CDK apps made without an outdir, the
+  // example app's install, the tests' own folders) goes to one folder of its own, removed at teardown: the workers
+  // and what they spawn inherit TMPDIR, which os.tmpdir() reads on every call.
+  runTemporaryDir = mkdtempSync(path.join(tmpdir(), 'eda-kit-test-'));
+  process.env.TMPDIR = runTemporaryDir;
   emulators = await startEmulators();
   useEmulatorEnvironment(emulators.endpoints);
   const clients = emulatorClients(emulators.endpoints);
@@ -49,4 +58,5 @@ export async function setup(): Promise<void> {
 
 export async function teardown(): Promise<void> {
   await emulators?.stop();
+  if (runTemporaryDir) rmSync(runTemporaryDir, { recursive: true, force: true });
 }
