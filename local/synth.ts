@@ -197,36 +197,36 @@ function watchedFiles(projectDir: string, outdir: string, cdkJson: CdkJson): str
       path.normalize(dir).split(path.sep).join('/'),
     ),
   );
-  const watched = (relative: string) => included(relative) && !excluded(relative);
   const found: string[] = [];
-  const walk = (relativeDir: string) => {
+  // A folder a pattern matches covers everything in it, as the CLI's watcher takes or leaves a folder whole: what
+  // the folders above matched is carried down the walk, not matched again for every file.
+  const walk = (relativeDir: string, folderIncluded: boolean, folderExcluded: boolean) => {
     for (const entry of readdirSync(path.join(projectDir, relativeDir), { withFileTypes: true })) {
       if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
       const relative = relativeDir ? `${relativeDir}/${entry.name}` : entry.name;
+      const isIncluded = () => folderIncluded || included(relative);
+      const isExcluded = () => folderExcluded || excluded(relative);
       if (entry.isDirectory()) {
-        if (!skippedDirs.has(relative)) walk(relative);
-      } else if (entry.isFile() && (CODE_FILE.test(entry.name) || watched(relative))) found.push(relative);
+        if (!skippedDirs.has(relative)) walk(relative, isIncluded(), isExcluded());
+      } else if (entry.isFile() && (CODE_FILE.test(entry.name) || (isIncluded() && !isExcluded()))) {
+        found.push(relative);
+      }
     }
   };
-  walk('');
+  walk('', false, false);
   return found;
 }
 
 /**
- * Whether a relative path is covered by cdk.json `watch` globs, matched by picomatch, the matcher behind the
- * CLI's file watcher. A pattern without `/` names a path from the app's folder (`test` is the top folder `test`,
- * not every folder of that name), and a folder's pattern covers everything in it, as the watcher leaves out or
- * watches a folder whole.
+ * A matcher of cdk.json `watch` globs on a relative path, by picomatch with dot files matched, as the CLI's own
+ * `watch` matches them. A pattern without `/` names a path from the app's folder (`test` is the top folder `test`,
+ * not every folder of that name).
  */
 function globMatcher(globs: readonly string[]): (relative: string) => boolean {
-  const isMatch = picomatch(
+  return picomatch(
     globs.map((glob) => glob.replace(/^\.\//, '').replace(/\/$/, '')).filter((glob) => glob !== ''),
     { dot: true },
   );
-  return (relative) => {
-    const names = relative.split('/');
-    return names.some((_, i) => isMatch(names.slice(0, i + 1).join('/')));
-  };
 }
 
 /** Copies the assembly kept under `kept` into the empty `outdir`; false when there is none (or it went while copying). */
