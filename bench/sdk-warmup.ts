@@ -17,6 +17,10 @@ const projectDir = path.resolve(__dirname, '..');
 const TABLE = 'bench-sdk-warmup';
 /** Request pairs per invocation, in order: each invocation is one stretch of the environment's life. */
 const STRETCHES = [50, 450, 500, 1000, 2000, 2000] as const;
+/** The last request of each stretch, counted from the environment's first: two requests per pair. */
+const STRETCH_ENDS = STRETCHES.map((_, i) => 2 * STRETCHES.slice(0, i + 1).reduce((sum, pairs) => sum + pairs, 0));
+/** The stretches of an environment's first 1,000 requests. */
+const FIRST_THOUSAND = STRETCH_ENDS.filter((end) => end <= 1000).length;
 
 const HANDLER = `const { DynamoDBClient, PutItemCommand, UpdateItemCommand } = require('@aws-sdk/client-dynamodb');
 const client = new DynamoDBClient({});
@@ -94,14 +98,16 @@ export async function measureSdkWarmup(environments: number): Promise<BenchResul
     // Each environment's own first 1,000 requests against its own steady rate: the medians of separate stretches
     // could come from different environments.
     const firstThousandVsSteady = median(
-      runs.map((perRequest) => (perRequest[0] * 100 + perRequest[1] * 900) / 1000 / (perRequest.at(-1) as number)),
+      runs.map(
+        (perRequest) =>
+          perRequest.slice(0, FIRST_THOUSAND).reduce((cpuMs, ms, i) => cpuMs + ms * 2 * STRETCHES[i], 0) /
+          1000 /
+          (perRequest.at(-1) as number),
+      ),
     );
-    // The last request of each stretch, counted from the environment's first.
-    let sent = 0;
-    const bounds = STRETCHES.map((pairs) => (sent += 2 * pairs));
     const count = (requests: number) => requests.toLocaleString('en-US');
     const curve = STRETCHES.map(
-      (_, i) => `${count(i === 0 ? 1 : bounds[i - 1] + 1)} to ${count(bounds[i])}: ${round(stretch(i))}`,
+      (_, i) => `${count(i === 0 ? 1 : STRETCH_ENDS[i - 1] + 1)} to ${count(STRETCH_ENDS[i])}: ${round(stretch(i))}`,
     );
     const note = `median of ${environments} fresh environment(s) of the local cloud, each sending conditional PutItem + UpdateItem pairs to dynalite`;
     return [
@@ -115,7 +121,7 @@ export async function measureSdkWarmup(environments: number): Promise<BenchResul
         name: 'sdk.warmup.cpuMsPerRequest.steady',
         value: round(steady),
         unit: 'ms',
-        note: `CPU per request, requests ${count((bounds.at(-2) as number) + 1)} to ${count(bounds.at(-1) as number)} of the same environment; by stretch of requests: ${curve.join(', ')} ms`,
+        note: `CPU per request, requests ${count((STRETCH_ENDS.at(-2) as number) + 1)} to ${count(STRETCH_ENDS.at(-1) as number)} of the same environment; by stretch of requests: ${curve.join(', ')} ms`,
       },
       // Not a ratio of two medians, so not `ratioResult`: the median of each environment's ratio.
       {
