@@ -74,16 +74,16 @@ export interface PinFirstOptions<T extends Record<string, unknown>> extends Effe
 /** How long a pin is kept unless its caller says: the default idempotency expiry (1 day) and 7 days of retention. */
 const DEFAULT_PIN_SECONDS = 8 * 24 * 3600;
 
-/**
- * The client for a write. The helpers marshall items with `@aws-sdk/util-dynamodb`, which Powertools' idempotency
- * store loads anyway, instead of going through a document client: `@aws-sdk/lib-dynamodb` would add its own module
- * load to every cold start.
- */
+/** The client for a write: the one the caller gave, else the execution environment's. */
 function clientFor(options: EffectOptions): DynamoDBClient {
   return options.dynamoDBClient ?? environmentDynamoDBClient();
 }
 
-/** Plain JavaScript values as DynamoDB attribute values, `undefined` attributes left out. */
+/**
+ * Plain JavaScript values as DynamoDB attribute values, `undefined` attributes left out. Marshalled here with
+ * `@aws-sdk/util-dynamodb`, which Powertools' idempotency store loads anyway, instead of through a document client:
+ * `@aws-sdk/lib-dynamodb` would add its own module load to every cold start.
+ */
 function attributes(values: Record<string, unknown>) {
   return marshall(values, { removeUndefinedValues: true });
 }
