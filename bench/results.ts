@@ -65,8 +65,22 @@ export function withinBudget(result: BenchResult): boolean {
 }
 
 /**
- * Merges `results` into bench/results.json (a figure of the same name is replaced, others are kept) and returns
- * the names of the figures that missed their budget.
+ * `previous` with `results` merged in: a figure of the same name is replaced where it stands, so the report keeps
+ * its order when one step is run again; a new figure goes after the last one replaced (after its step's earlier
+ * figures), or at the end when none was.
+ */
+export function mergeResults(previous: readonly BenchResult[], results: readonly BenchResult[]): BenchResult[] {
+  const fresh = new Map(results.map((result) => [result.name, result]));
+  const merged = previous.map((old) => fresh.get(old.name) ?? old);
+  const added = results.filter((result) => !previous.some((old) => old.name === result.name));
+  const lastReplaced = merged.reduce((last, result, index) => (results.includes(result) ? index : last), -1);
+  merged.splice(lastReplaced < 0 ? merged.length : lastReplaced + 1, 0, ...added);
+  return merged;
+}
+
+/**
+ * Merges `results` into bench/results.json (see {@link mergeResults}) and returns the names of the figures that
+ * missed their budget.
  */
 export function writeResults(results: readonly BenchResult[]): string[] {
   let previous: BenchResult[] = [];
@@ -75,8 +89,7 @@ export function writeResults(results: readonly BenchResult[]): string[] {
   } catch {
     previous = [];
   }
-  const merged = [...previous.filter((old) => !results.some((r) => r.name === old.name)), ...results];
-  writeFileSync(RESULTS_FILE, `${JSON.stringify(merged, null, 2)}\n`);
+  writeFileSync(RESULTS_FILE, `${JSON.stringify(mergeResults(previous, results), null, 2)}\n`);
   return results.filter((result) => !withinBudget(result)).map((result) => result.name);
 }
 
