@@ -117,7 +117,15 @@ async function runUntilDone(options: LocalCommandOptions, say: (message: string)
     onNotice: (message) => notices.push(message),
     onOutput: (output) => {
       const label = labels.get(output.functionName) ?? output.functionName;
-      if (!output.json?._aws) logFile(label).write(`${output.line}\n`);
+      if (!output.json?._aws) {
+        const file = logFile(label);
+        // The lines of one read of a function's output go to the file in one write, not a write each.
+        if (!file.writableCorked) {
+          file.cork();
+          process.nextTick(() => file.uncork());
+        }
+        file.write(`${output.line}\n`);
+      }
       options.onOutput?.(output, label);
       metrics?.collect(output);
     },

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
@@ -89,6 +89,8 @@ describe('the order workload (npm start) on the local cloud', () => {
 test('npm start -- --serve answers an SDK client from outside its process, and stops cleanly on Ctrl-C', async () => {
   // GIVEN the local cloud started by its CLI, after a few orders (reported as JSON), serving
   const jsonFile = path.join(mkdtempSync(path.join(tmpdir(), 'eda-kit-start-')), 'report.json');
+  const apiLog = path.join(projectDir, '.local', 'logs', 'order-api.log');
+  const apiLogBefore = existsSync(apiLog) ? statSync(apiLog).size : 0;
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'workload/start.ts', '--orders', '3', '--json', jsonFile, '--serve'],
@@ -132,4 +134,8 @@ test('npm start -- --serve answers an SDK client from outside its process, and s
     child.kill('SIGINT');
   }
   expect(await exited).toBe(0);
+  // AND each function's log lines are in its file under .local/logs, whole: the order API's, one per order
+  const apiLines = readFileSync(apiLog).subarray(apiLogBefore).toString('utf8').trimEnd().split('\n');
+  const published = apiLines.map((line) => JSON.parse(line)).filter((line) => line.message === 'OrderPlaced published');
+  expect(published.length).toBeGreaterThanOrEqual(3);
 }, 90_000);
