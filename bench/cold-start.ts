@@ -43,6 +43,46 @@ exports.handler = async (event) => {
 };
 `;
 
+/**
+ * The same bare job with Powertools' idempotency on each record and nothing else of the kit: the idempotency record
+ * in the function's own table under its own key prefix, keyed by the event ID as the kit keys it (the key passed as
+ * the first argument, no JMESPath), in an ES module so its bundle takes Powertools' ES builds as the kit's does.
+ * Against it, the audit-log writer shows what the kit adds beyond the idempotency protocol it is built on; against
+ * the bare job, it shows what that protocol (two more round trips, Powertools' load and first run) costs alone.
+ */
+const BARE_POWERTOOLS_HANDLER = `import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+const client = new DynamoDBClient({});
+const config = new IdempotencyConfig({ throwOnNoIdempotencyKey: true });
+const writeEntry = makeIdempotent(
+  async (_eventId, order) => {
+    await client
+      .send(new PutItemCommand({
+        TableName: process.env.AUDIT_LOG_TABLE_NAME,
+        Item: { eventId: { S: order.eventId }, orderId: { S: order.orderId } },
+        ConditionExpression: 'attribute_not_exists(eventId)',
+      }))
+      .catch((error) => { if (error.name !== 'ConditionalCheckFailedException') throw error; });
+    return true;
+  },
+  {
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: process.env.IDEMPOTENCY_TABLE_NAME, awsSdkV3Client: client }),
+    config,
+    keyPrefix: \`\${process.env.IDEMPOTENCY_KEY_PREFIX}bare-powertools\`,
+    dataIndexArgument: 0,
+  },
+);
+export const handler = async (event, context) => {
+  config.registerLambdaContext(context);
+  for (const record of event.Records) {
+    const order = JSON.parse(Buffer.from(record.kinesis.data, 'base64').toString('utf8'));
+    await writeEntry(order.eventId, order);
+  }
+  return { batchItemFailures: [] };
+};
+`;
+
 /** A first event for the function labelled `label`, as its event source would send it. */
 function firstEvent(label: string): unknown {
   const order = orderPlaced({ sku: 'SKU-COLD', customerEmail: 'cold@example.com' });
@@ -90,7 +130,7 @@ async function coldStart(config: LocalFunctionConfig, event: unknown): Promise<{
 
 /**
  * The cold-start figures: `runs` fresh environments of every function of the reference app, of the minimal handler
- * and of the bare-SDK twin of the audit-log writer, interleaved; each figure the median of its environments.
+ * and of the audit-log writer's two bare twins (the SDK alone; the SDK and Powertools' idempotency), interleaved; each figure the median of its environments.
  */
 export async function measureColdStarts(runs: number): Promise<BenchResult[]> {
   const assemblyDir = path.join(projectDir, '.local', 'bench-cold-start.out');
@@ -100,9 +140,14 @@ export async function measureColdStarts(runs: number): Promise<BenchResult[]> {
   mkdirSync(minimalDir, { recursive: true });
   writeFileSync(path.join(minimalDir, 'index.js'), MINIMAL_HANDLER);
   writeFileSync(path.join(minimalDir, 'bare-sdk.js'), BARE_SDK_HANDLER);
+  writeFileSync(path.join(minimalDir, 'bare-powertools.mjs'), BARE_POWERTOOLS_HANDLER);
   const bareSdkDir = bundleAsConsumerFunction(
     path.join(minimalDir, 'bare-sdk.js'),
     path.join(projectDir, '.local', 'bench-bare-sdk.out'),
+  );
+  const barePowertoolsDir = bundleAsConsumerFunction(
+    path.join(minimalDir, 'bare-powertools.mjs'),
+    path.join(projectDir, '.local', 'bench-bare-powertools.out'),
   );
   const cloud = await LocalCloud.start({ assemblyDir });
   try {
@@ -122,12 +167,17 @@ export async function measureColdStarts(runs: number): Promise<BenchResult[]> {
         const event = () => firstEvent(config.label);
         const measure = async (label: string, codeDir = config.codeDir, handler = config.handler) =>
           record(label, await coldStart({ ...config, codeDir, handler }, event()));
-        // The audit-log writer and its bare SDK twin side by side, the first of them alternating from run to run:
-        // the vsBareSdk ratio compares environments started moments apart.
+        // The audit-log writer and its two bare twins side by side, which of them goes first turning from run to
+        // run: each ratio between them compares environments started moments apart.
         const audit = config.label === 'audit-log-writer';
-        if (audit && run % 2 === 1) await measure('bare-sdk', bareSdkDir, 'index.handler');
-        await measure(config.label);
-        if (audit && run % 2 === 0) await measure('bare-sdk', bareSdkDir, 'index.handler');
+        const side = audit
+          ? [
+              () => measure(config.label),
+              () => measure('bare-sdk', bareSdkDir, 'index.handler'),
+              () => measure('bare-powertools', barePowertoolsDir, 'index.handler'),
+            ]
+          : [() => measure(config.label)];
+        for (let turn = 0; turn < side.length; turn++) await side[(turn + run) % side.length]();
         await measure('minimal', minimalDir, 'index.handler');
         if (audit) await measure('bare-sdk-unbundled', minimalDir, 'bare-sdk.handler');
       }
@@ -139,9 +189,18 @@ export async function measureColdStarts(runs: number): Promise<BenchResult[]> {
     const auditLogWriter = median(auditLogWriterRuns);
     const bareSdkRuns = (samples.get('bare-sdk') as { initMs: number[] }).initMs;
     const pairedVsBareSdk = median(auditLogWriterRuns.map((ms, run) => ms / bareSdkRuns[run]));
+    const barePowertoolsRuns = (samples.get('bare-powertools') as { initMs: number[] }).initMs;
+    const barePowertools = median(barePowertoolsRuns);
+    const pairedVsBarePowertools = median(auditLogWriterRuns.map((ms, run) => ms / barePowertoolsRuns[run]));
+    const pairedPowertoolsVsBareSdk = median(barePowertoolsRuns.map((ms, run) => ms / bareSdkRuns[run]));
     const functions = [...samples.entries()].filter(
-      ([label]) => !['minimal', 'bare-sdk', 'bare-sdk-unbundled'].includes(label),
+      ([label]) => !['minimal', 'bare-sdk', 'bare-sdk-unbundled', 'bare-powertools'].includes(label),
     );
+    /** A twin's median start-and-load time and first invocation, for the notes. */
+    const split = (label: string) => {
+      const { loadMs, initMs } = samples.get(label) as { loadMs: number[]; initMs: number[] };
+      return `${round(median(loadMs))} ms to start and load, ${round(median(initMs.map((ms, run) => ms - loadMs[run])))} ms in its first invocation`;
+    };
     const slowest = functions
       .map(([label, { initMs, loadMs }]) => ({ label, initMs: median(initMs), loadMs: median(loadMs) }))
       .sort((a, b) => b.initMs - a.initMs);
@@ -163,6 +222,22 @@ export async function measureColdStarts(runs: number): Promise<BenchResult[]> {
           'JSON.parse and one conditional PutItem per record, bundled by ConsumerFunction as the functions are): what ' +
           `the kit itself adds. Against the bare handler unbundled, its SDK from the runtime (${round(bareSdkUnbundled)} ms): ` +
           `${round(auditLogWriter / bareSdkUnbundled)}x. Median of the ratios of each run: ${round(pairedVsBareSdk)}`,
+      ),
+      ratioResult(
+        'coldStart.vsBarePowertools',
+        auditLogWriter,
+        barePowertools,
+        `the audit-log writer (${split('audit-log-writer')}) over the bare job with Powertools' idempotency on each ` +
+          `record and nothing else of the kit (${round(barePowertools)} ms: ${split('bare-powertools')}): what the kit ` +
+          `adds beyond the idempotency protocol it is built on. Median of the ratios of each run: ${round(pairedVsBarePowertools)}`,
+      ),
+      ratioResult(
+        'coldStart.barePowertools.vsBareSdk',
+        barePowertools,
+        bareSdk,
+        `the bare job with Powertools' idempotency over the bare job: what the protocol alone costs a cold start ` +
+          `(its PutItem and UpdateItem round trips, Powertools' load and first run); the bare job: ${split('bare-sdk')}. ` +
+          `Median of the ratios of each run: ${round(pairedPowertoolsVsBareSdk)}`,
       ),
       ...slowest.map(({ label, initMs, loadMs }) => ({
         name: `coldStart.initMs.${label}`,

@@ -19,7 +19,8 @@ import { type BenchResult, finish, median, ratioResult, round } from './results'
  * - DynamoDB requests per record for idempotency: new, duplicate in the batch, duplicate in a later invocation
  *   (warm: same execution environment; cold: a new one), failed.
  * - Kinesis consumer throughput with a fixed latency added to every DynamoDB request (a model of the network):
- *   the kit's per-key ordered parallelism against Powertools' all-sequential and all-parallel processing,
+ *   the kit's per-key ordered parallelism against Powertools' all-sequential and all-parallel processing, and
+ *   against the least an order-keeping consumer does on Powertools' own pieces (each key's records chained),
  *   100-record batches over 20 partition keys, with per-key order checked in every run.
  */
 const { values: flags } = parseArgs({
@@ -34,10 +35,23 @@ const batches = positive('batches');
 const runs = positive('runs');
 const BATCH_SIZE = 100;
 const PARTITION_KEYS = 20;
-/** The stream modes of one run, in the order of even runs. */
-const MODE_ORDER = ['keyOrdered', 'parallel', 'sequential'] as const;
-/** Alternated pairs of the key-ordered and all-parallel modes per run of the all-sequential one. */
-const PAIRS_PER_RUN = 3;
+/**
+ * The stream modes: the first three run side by side in every round, the all-sequential one (the longest) in the
+ * first `runs` rounds only.
+ */
+const MODE_ORDER = ['keyOrdered', 'parallel', 'keyChained', 'sequential'] as const;
+type StreamMode = (typeof MODE_ORDER)[number];
+/** Rounds of the side-by-side modes per run of the all-sequential one. */
+const ROUNDS_PER_RUN = 3;
+/**
+ * The side-by-side modes in the order of round `round`: turned by one each round and reversed every third, so no
+ * mode runs first, or right after another, more often than the rest over a few rounds.
+ */
+function sideBySide(round: number): StreamMode[] {
+  const modes = MODE_ORDER.slice(0, 3);
+  const turned = modes.map((_, i) => modes[(i + round) % modes.length]);
+  return Math.floor(round / modes.length) % 2 === 0 ? turned : turned.reverse();
+}
 
 function positive(flag: 'latency-ms' | 'batches' | 'runs'): number {
   const value = Number(flags[flag]);
@@ -242,10 +256,12 @@ async function main(): Promise<void> {
     );
 
     // 3. Stream throughput with modelled network latency.
-    const throughput: Record<string, number[]> = { keyOrdered: [], sequential: [], parallel: [] };
-    const orderBroken: Record<string, number> = { keyOrdered: 0, sequential: 0, parallel: 0 };
-    const cpuMsPerBatch: Record<string, number[]> = { keyOrdered: [], sequential: [], parallel: [] };
-    const measure = (mode: (typeof MODE_ORDER)[number], batchCount?: number) =>
+    const byMode = <T>(make: () => T) =>
+      Object.fromEntries(MODE_ORDER.map((mode) => [mode, make()])) as Record<StreamMode, T>;
+    const throughput = byMode<number[]>(() => []);
+    const orderBroken = byMode(() => 0);
+    const cpuMsPerBatch = byMode<number[]>(() => []);
+    const measure = (mode: StreamMode, batchCount?: number) =>
       streamThroughput(
         mode,
         emulators.endpoints.dynamodb,
@@ -258,24 +274,26 @@ async function main(): Promise<void> {
     // One unmeasured batch of each mode first: the first run of a fresh process (and of the emulators) is its
     // compiler's warm-up, and counted it would weigh on whichever mode ran first.
     for (const mode of MODE_ORDER) await measure(mode, 1);
-    // The two modes of the vsParallel ratio run side by side, the first of them alternating from run to run, so a
-    // busy moment of the machine weighs on both alike; the all-sequential mode (the longest) after them, in the
-    // first `runs` runs only. A pair's ratio spreads by a fifth either way from run to run, so the pairs are three
-    // times the runs.
-    for (let run = 0; run < runs * PAIRS_PER_RUN; run++) {
-      const pair = run % 2 === 0 ? MODE_ORDER.slice(0, 2) : [MODE_ORDER[1], MODE_ORDER[0]];
-      for (const mode of run < runs ? [...pair, MODE_ORDER[2]] : pair) {
+    // The modes of the ratios run side by side, in a turning order, so a busy moment of the machine weighs on them
+    // alike; the all-sequential mode (the longest) after them, in the first `runs` rounds only. A ratio of one
+    // round spreads by a fifth either way from round to round, so the rounds are three times the runs.
+    for (let run = 0; run < runs * ROUNDS_PER_RUN; run++) {
+      for (const mode of run < runs ? [...sideBySide(run), 'sequential' as const] : sideBySide(run)) {
         const { recordsPerSecond, brokenKeys, cpuMs } = await measure(mode);
         throughput[mode].push(recordsPerSecond);
         orderBroken[mode] += brokenKeys;
         cpuMsPerBatch[mode].push(cpuMs / batches);
       }
     }
-    const pairedVsParallel = median(throughput.keyOrdered.map((value, run) => value / throughput.parallel[run]));
+    const paired = (mode: StreamMode, baseline: StreamMode) =>
+      median(throughput[mode].map((value, run) => value / throughput[baseline][run]));
+    const pairedVsParallel = paired('keyOrdered', 'parallel');
     const keyOrdered = median(throughput.keyOrdered);
     const sequential = median(throughput.sequential);
     const parallel = median(throughput.parallel);
-    const keysChecked = (mode: keyof typeof throughput) => throughput[mode].length * batches * PARTITION_KEYS;
+    const keyChained = median(throughput.keyChained);
+    const keysChecked = (mode: StreamMode) => throughput[mode].length * batches * PARTITION_KEYS;
+    const cpuPerBatch = (mode: StreamMode) => round(median(cpuMsPerBatch[mode]));
     results.push(
       {
         name: 'stream.throughput.keyOrdered',
@@ -295,6 +313,12 @@ async function main(): Promise<void> {
         unit: 'records/s',
         note: `per-key order broken in ${orderBroken.parallel} of ${keysChecked('parallel')} key-batches`,
       },
+      {
+        name: 'stream.throughput.powertoolsKeyChained',
+        value: round(keyChained),
+        unit: 'records/s',
+        note: `per-key order broken in ${orderBroken.keyChained} of ${keysChecked('keyChained')} key-batches`,
+      },
       ratioResult(
         'stream.keyOrdered.vsSequential',
         keyOrdered,
@@ -310,20 +334,47 @@ async function main(): Promise<void> {
         baseline: round(parallel),
         ratio: round(pairedVsParallel),
         note:
-          `the median of the ratios of ${throughput.parallel.length} alternated pairs of runs (ratio of the medians: ${round(keyOrdered / parallel)}); ` +
+          `the median of the ratios of ${throughput.parallel.length} rounds run side by side (ratio of the medians: ${round(keyOrdered / parallel)}); ` +
           `Powertools all-parallel broke per-key order in ${orderBroken.parallel} of ${keysChecked('parallel')} key-batches, the kit in none. ` +
           `The consumer's process (the emulators apart) ` +
-          `spent ${round(median(cpuMsPerBatch.keyOrdered))} ms of CPU per batch key-ordered, ` +
-          `${round(median(cpuMsPerBatch.parallel))} ms all-parallel`,
+          `spent ${cpuPerBatch('keyOrdered')} ms of CPU per batch key-ordered, ` +
+          `${cpuPerBatch('parallel')} ms all-parallel`,
+      },
+      // Medians of each round's ratio, as above.
+      {
+        name: 'stream.keyOrdered.vsKeyChained',
+        value: round(paired('keyOrdered', 'keyChained')),
+        unit: 'x',
+        baseline: round(keyChained),
+        ratio: round(paired('keyOrdered', 'keyChained')),
+        note:
+          "key-ordered over the least an order-keeping consumer does on Powertools' own pieces (makeIdempotent on " +
+          "the record handler, each key's records one after another, the keys at once): what the kit's ordering " +
+          `costs beyond the order itself, or saves, the median of ${throughput.keyChained.length} rounds' ratios ` +
+          `(ratio of the medians: ${round(keyOrdered / keyChained)}); CPU per batch ` +
+          `${cpuPerBatch('keyOrdered')} against ${cpuPerBatch('keyChained')} ms`,
+      },
+      {
+        name: 'stream.keyChained.vsParallel',
+        value: round(paired('keyChained', 'parallel')),
+        unit: 'x',
+        baseline: round(parallel),
+        ratio: round(paired('keyChained', 'parallel')),
+        note:
+          "the least order-keeping consumer over Powertools' all-parallel: what keeping per-key order costs with " +
+          `nothing of the kit, the median of ${throughput.keyChained.length} rounds' ratios (ratio of the medians: ` +
+          `${round(keyChained / parallel)}); CPU per batch ${cpuPerBatch('keyChained')} against ${cpuPerBatch('parallel')} ms`,
       },
     );
     if (orderBroken.keyOrdered > 0) throw new Error('The kit broke per-key order: a bug, not a figure');
+    if (orderBroken.keyChained > 0)
+      throw new Error('The key-chained consumer broke per-key order: a bug, not a figure');
   } finally {
     await emulators.stop();
   }
 
   console.log(
-    `latency model: ${latencyMs} ms per DynamoDB request; ${batches} batches of ${BATCH_SIZE} over ${PARTITION_KEYS} keys; ${runs * PAIRS_PER_RUN} alternated pairs key-ordered and all-parallel, ${runs} runs all-sequential`,
+    `latency model: ${latencyMs} ms per DynamoDB request; ${batches} batches of ${BATCH_SIZE} over ${PARTITION_KEYS} keys; ${runs * ROUNDS_PER_RUN} rounds of key-ordered, all-parallel and key-chained side by side, ${runs} runs all-sequential`,
   );
   console.log(`machine: ${cpus().length} cores, Node ${process.version}, ${new Date().toISOString()}`);
   const table = new Table({
@@ -483,7 +534,7 @@ async function queueThroughput(
  * (batch, key) pairs saw their records applied out of order.
  */
 async function streamThroughput(
-  mode: 'keyOrdered' | 'sequential' | 'parallel',
+  mode: StreamMode,
   endpoint: string,
   tableName: string,
   effectsTable: string,
@@ -527,6 +578,21 @@ async function streamThroughput(
     handle = async (event) => {
       const context = lambdaContext();
       config.registerLambdaContext(context);
+      if (mode === 'keyChained') {
+        // Each key's records one after another, the keys at once. No record fails in this bench, so there is no
+        // partial-failure report to build: only the order is kept, with nothing else of the kit's.
+        const byKey = new Map<string, KinesisStreamRecord[]>();
+        for (const record of event.Records) {
+          const key = record.kinesis.partitionKey;
+          byKey.set(key, [...(byKey.get(key) ?? []), record]);
+        }
+        await Promise.all(
+          [...byKey.values()].map(async (records) => {
+            for (const record of records) await recordHandler(record);
+          }),
+        );
+        return { batchItemFailures: [] };
+      }
       return processPartialResponse(event, recordHandler, processor, {
         context,
         processInParallel: mode === 'parallel',
