@@ -3,6 +3,7 @@ import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Command } from 'commander';
+import { CONSUMER_ENVIRONMENT } from '../contract';
 import { ConsumerFunction } from '../lib/consumer-function';
 import { FunctionRuntime, type LocalFunctionConfig } from '../local/function-runtime';
 import { LocalCloud } from '../local/local-cloud';
@@ -67,9 +68,9 @@ const writeEntry = makeIdempotent(
     return true;
   },
   {
-    persistenceStore: new DynamoDBPersistenceLayer({ tableName: process.env.IDEMPOTENCY_TABLE_NAME, awsSdkV3Client: client }),
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: process.env.${CONSUMER_ENVIRONMENT.idempotencyTableName}, awsSdkV3Client: client }),
     config,
-    keyPrefix: \`\${process.env.IDEMPOTENCY_KEY_PREFIX}bare-powertools\`,
+    keyPrefix: \`\${process.env.${CONSUMER_ENVIRONMENT.idempotencyKeyPrefix}}bare-powertools\`,
     dataIndexArgument: 0,
   },
 );
