@@ -93,6 +93,8 @@ async function runUntilDone(options: LocalCommandOptions, say: (message: string)
     let file = logFiles.get(label);
     if (!file) {
       file = createWriteStream(path.join(logDir, `${label}.log`), { flags: 'a' });
+      // A log file that cannot be written (a full disk) costs its lines, not the run.
+      file.on('error', (error) => say(`Not writing ${label}'s log: ${error.message}`));
       logFiles.set(label, file);
     }
     return file;
@@ -162,6 +164,8 @@ async function runUntilDone(options: LocalCommandOptions, say: (message: string)
     try {
       await dashboard?.close();
       await cloud.stop();
+      // The functions' last lines reach their files before the process ends.
+      await Promise.all([...logFiles.values()].map((file) => new Promise((resolve) => file.end(resolve))));
     } finally {
       process.exit(code);
     }
