@@ -65,17 +65,33 @@ export function withinBudget(result: BenchResult): boolean {
 }
 
 /**
- * `previous` with `results` merged in: a figure of the same name is replaced where it stands, so the report keeps
- * its order when one step is run again; a new figure goes after the last one replaced (after its step's earlier
- * figures), or at the end when none was.
+ * The order in which to run `items` side by side in round `round`: each of their orders in turn, round after round,
+ * so over a few rounds none runs first, or right after another, more often than the rest. Meant for a handful of
+ * items (their orders number n!).
+ */
+export function turningOrder<T>(items: readonly T[], round: number): T[] {
+  const orders: T[][] = [];
+  const permute = (chosen: T[], left: readonly T[]) => {
+    if (left.length === 0) orders.push(chosen);
+    for (const [index, item] of left.entries()) {
+      permute([...chosen, item], [...left.slice(0, index), ...left.slice(index + 1)]);
+    }
+  };
+  permute([], items);
+  return orders[round % orders.length];
+}
+
+/**
+ * `previous` with `results` merged in. A step run again brings all its figures: they replace its earlier ones as a
+ * block, in the step's own order (a step may sort them, slowest first), where the first of them stood, so the report
+ * keeps its order; a step with no figure in `previous` goes at the end.
  */
 export function mergeResults(previous: readonly BenchResult[], results: readonly BenchResult[]): BenchResult[] {
-  const fresh = new Map(results.map((result) => [result.name, result]));
-  const merged = previous.map((old) => fresh.get(old.name) ?? old);
-  const added = results.filter((result) => !previous.some((old) => old.name === result.name));
-  const lastReplaced = merged.reduce((last, result, index) => (results.includes(result) ? index : last), -1);
-  merged.splice(lastReplaced < 0 ? merged.length : lastReplaced + 1, 0, ...added);
-  return merged;
+  const names = new Set(results.map((result) => result.name));
+  const first = previous.findIndex((old) => names.has(old.name));
+  const kept = previous.filter((old) => !names.has(old.name));
+  const at = first < 0 ? kept.length : previous.slice(0, first).filter((old) => !names.has(old.name)).length;
+  return [...kept.slice(0, at), ...results, ...kept.slice(at)];
 }
 
 /**
