@@ -12,15 +12,15 @@ import * as v from 'valibot';
 import { CONSUMER_ENVIRONMENT, idempotencyKeyPrefix } from '../contract';
 import { createQueue, createTable, emulatorClients, spawnEmulators, useEmulatorEnvironment } from '../local/emulators';
 import { kinesisEvent, kinesisRecord, lambdaContext, sqsEvent, sqsRecord } from '../test/helpers/records';
-import { type BenchResult, finish, median, ratioResult, round } from './results';
+import { type BenchResult, finish, median, ratioResult, round, turningOrder } from './results';
 
 /**
  * The runtime kit's budgets, measured against dynalite and local-aws-sqs in this process:
  * - DynamoDB requests per record for idempotency: new, duplicate in the batch, duplicate in a later invocation
  *   (warm: same execution environment; cold: a new one), failed.
  * - Kinesis consumer throughput with a fixed latency added to every DynamoDB request (a model of the network):
- *   the kit's per-key ordered parallelism against Powertools' all-sequential and all-parallel processing, and
- *   against the least an order-keeping consumer does on Powertools' own pieces (each key's records chained),
+ *   the kit's per-key ordered parallelism against Powertools' all-sequential and all-parallel processing,
+ *   and against a plain order-keeping consumer on Powertools' own pieces (each key's records chained),
  *   100-record batches over 20 partition keys, with per-key order checked in every run.
  */
 const { values: flags } = parseArgs({
@@ -43,15 +43,8 @@ const MODE_ORDER = ['keyOrdered', 'parallel', 'keyChained', 'sequential'] as con
 type StreamMode = (typeof MODE_ORDER)[number];
 /** Rounds of the side-by-side modes per run of the all-sequential one. */
 const ROUNDS_PER_RUN = 3;
-/**
- * The side-by-side modes in the order of round `round`: turned by one each round and reversed every third, so no
- * mode runs first, or right after another, more often than the rest over a few rounds.
- */
-function sideBySide(round: number): StreamMode[] {
-  const modes = MODE_ORDER.slice(0, 3);
-  const turned = modes.map((_, i) => modes[(i + round) % modes.length]);
-  return Math.floor(round / modes.length) % 2 === 0 ? turned : turned.reverse();
-}
+/** The modes run side by side in every round. */
+const SIDE_BY_SIDE = MODE_ORDER.slice(0, 3);
 
 function positive(flag: 'latency-ms' | 'batches' | 'runs'): number {
   const value = Number(flags[flag]);
@@ -278,15 +271,20 @@ async function main(): Promise<void> {
     // alike; the all-sequential mode (the longest) after them, in the first `runs` rounds only. A ratio of one
     // round spreads by a fifth either way from round to round, so the rounds are three times the runs.
     for (let run = 0; run < runs * ROUNDS_PER_RUN; run++) {
-      for (const mode of run < runs ? [...sideBySide(run), 'sequential' as const] : sideBySide(run)) {
+      const order = turningOrder(SIDE_BY_SIDE, run);
+      for (const mode of run < runs ? [...order, 'sequential' as const] : order) {
         const { recordsPerSecond, brokenKeys, cpuMs } = await measure(mode);
         throughput[mode].push(recordsPerSecond);
         orderBroken[mode] += brokenKeys;
         cpuMsPerBatch[mode].push(cpuMs / batches);
       }
     }
-    const paired = (mode: StreamMode, baseline: StreamMode) =>
-      median(throughput[mode].map((value, run) => value / throughput[baseline][run]));
+    // Round by round: only the side-by-side modes have a figure in every round.
+    const paired = (mode: StreamMode, baseline: StreamMode) => {
+      if (throughput[mode].length !== throughput[baseline].length)
+        throw new Error(`${mode} and ${baseline} do not pair`);
+      return median(throughput[mode].map((value, run) => value / throughput[baseline][run]));
+    };
     const pairedVsParallel = paired('keyOrdered', 'parallel');
     const keyOrdered = median(throughput.keyOrdered);
     const sequential = median(throughput.sequential);
@@ -348,9 +346,9 @@ async function main(): Promise<void> {
         baseline: round(keyChained),
         ratio: round(paired('keyOrdered', 'keyChained')),
         note:
-          "key-ordered over the least an order-keeping consumer does on Powertools' own pieces (makeIdempotent on " +
-          "the record handler, each key's records one after another, the keys at once): what the kit's ordering " +
-          `costs beyond the order itself, or saves, the median of ${throughput.keyChained.length} rounds' ratios ` +
+          "key-ordered over a plain order-keeping consumer on Powertools' own pieces (makeIdempotent on the " +
+          "record handler, each key's records one after another through a BatchProcessor, the keys at once): what " +
+          `the kit's ordering costs beyond keeping the order, or saves, the median of ${throughput.keyChained.length} rounds' ratios ` +
           `(ratio of the medians: ${round(keyOrdered / keyChained)}); CPU per batch ` +
           `${cpuPerBatch('keyOrdered')} against ${cpuPerBatch('keyChained')} ms`,
       },
@@ -361,7 +359,7 @@ async function main(): Promise<void> {
         baseline: round(parallel),
         ratio: round(paired('keyChained', 'parallel')),
         note:
-          "the least order-keeping consumer over Powertools' all-parallel: what keeping per-key order costs with " +
+          "the plain order-keeping consumer over Powertools' all-parallel: what keeping per-key order costs with " +
           `nothing of the kit, the median of ${throughput.keyChained.length} rounds' ratios (ratio of the medians: ` +
           `${round(keyChained / parallel)}); CPU per batch ${cpuPerBatch('keyChained')} against ${cpuPerBatch('parallel')} ms`,
       },
@@ -529,7 +527,7 @@ async function queueThroughput(
 }
 
 /**
- * Processes `batches` Kinesis batches with one of three strategies, each record doing its idempotency requests and
+ * Processes `batches` Kinesis batches with one of four strategies, each record doing its idempotency requests and
  * one conditional write through a client that adds `latencyMs` per request. Returns records/s and how many
  * (batch, key) pairs saw their records applied out of order.
  */
@@ -579,19 +577,26 @@ async function streamThroughput(
       const context = lambdaContext();
       config.registerLambdaContext(context);
       if (mode === 'keyChained') {
-        // Each key's records one after another, the keys at once. No record fails in this bench, so there is no
-        // partial-failure report to build: only the order is kept, with nothing else of the kit's.
+        // Each key's records one after another through a BatchProcessor of its own (the same per-record work as
+        // the other two modes), the keys at once; their failures make one response.
         const byKey = new Map<string, KinesisStreamRecord[]>();
         for (const record of event.Records) {
-          const key = record.kinesis.partitionKey;
-          byKey.set(key, [...(byKey.get(key) ?? []), record]);
+          const records = byKey.get(record.kinesis.partitionKey);
+          if (records) records.push(record);
+          else byKey.set(record.kinesis.partitionKey, [record]);
         }
-        await Promise.all(
-          [...byKey.values()].map(async (records) => {
-            for (const record of records) await recordHandler(record);
-          }),
+        const responses = await Promise.all(
+          [...byKey.values()].map((records) =>
+            processPartialResponse(
+              { Records: records },
+              recordHandler,
+              new BatchProcessor(EventType.KinesisDataStreams),
+              // Powertools processes in parallel unless told not to.
+              { context, processInParallel: false },
+            ),
+          ),
         );
-        return { batchItemFailures: [] };
+        return { batchItemFailures: responses.flatMap((response) => response.batchItemFailures) };
       }
       return processPartialResponse(event, recordHandler, processor, {
         context,
