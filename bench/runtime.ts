@@ -285,13 +285,25 @@ async function main(): Promise<void> {
         throw new Error(`${mode} and ${baseline} do not pair`);
       return median(throughput[mode].map((value, run) => value / throughput[baseline][run]));
     };
-    const pairedVsParallel = paired('keyOrdered', 'parallel');
     const keyOrdered = median(throughput.keyOrdered);
     const sequential = median(throughput.sequential);
     const parallel = median(throughput.parallel);
     const keyChained = median(throughput.keyChained);
     const keysChecked = (mode: StreamMode) => throughput[mode].length * batches * PARTITION_KEYS;
     const cpuPerBatch = (mode: StreamMode) => round(median(cpuMsPerBatch[mode]));
+    // Not a ratio of two medians, so not `ratioResult`: the median of each round's ratio.
+    const pairedResult = (name: string, mode: StreamMode, baseline: StreamMode, note: string): BenchResult => {
+      const ratio = round(paired(mode, baseline));
+      const medians = round(median(throughput[mode]) / median(throughput[baseline]));
+      return {
+        name,
+        value: ratio,
+        unit: 'x',
+        baseline: round(median(throughput[baseline])),
+        ratio,
+        note: `the median of the ratios of ${throughput[mode].length} rounds run side by side (ratio of the medians: ${medians}); ${note}`,
+      };
+    };
     results.push(
       {
         name: 'stream.throughput.keyOrdered',
@@ -324,45 +336,30 @@ async function main(): Promise<void> {
         'key-ordered over Powertools all-sequential, records/s, medians',
         { budget: 5, atLeast: true },
       ),
-      // Not a ratio of two medians, so not `ratioResult`: the median of each pair's ratio.
-      {
-        name: 'stream.keyOrdered.vsParallel',
-        value: round(pairedVsParallel),
-        unit: 'x',
-        baseline: round(parallel),
-        ratio: round(pairedVsParallel),
-        note:
-          `the median of the ratios of ${throughput.parallel.length} rounds run side by side (ratio of the medians: ${round(keyOrdered / parallel)}); ` +
-          `Powertools all-parallel broke per-key order in ${orderBroken.parallel} of ${keysChecked('parallel')} key-batches, the kit in none. ` +
-          `The consumer's process (the emulators apart) ` +
-          `spent ${cpuPerBatch('keyOrdered')} ms of CPU per batch key-ordered, ` +
-          `${cpuPerBatch('parallel')} ms all-parallel`,
-      },
-      // Medians of each round's ratio, as above.
-      {
-        name: 'stream.keyOrdered.vsKeyChained',
-        value: round(paired('keyOrdered', 'keyChained')),
-        unit: 'x',
-        baseline: round(keyChained),
-        ratio: round(paired('keyOrdered', 'keyChained')),
-        note:
-          "key-ordered over a plain order-keeping consumer on Powertools' own pieces (makeIdempotent on the " +
-          "record handler, each key's records one after another through a BatchProcessor, the keys at once): what " +
-          `the kit's ordering costs beyond keeping the order, or saves, the median of ${throughput.keyChained.length} rounds' ratios ` +
-          `(ratio of the medians: ${round(keyOrdered / keyChained)}); CPU per batch ` +
+      pairedResult(
+        'stream.keyOrdered.vsParallel',
+        'keyOrdered',
+        'parallel',
+        `Powertools all-parallel broke per-key order in ${orderBroken.parallel} of ${keysChecked('parallel')} key-batches, the kit in none. ` +
+          `The consumer's process (the emulators apart) spent ${cpuPerBatch('keyOrdered')} ms of CPU per batch ` +
+          `key-ordered, ${cpuPerBatch('parallel')} ms all-parallel`,
+      ),
+      pairedResult(
+        'stream.keyOrdered.vsKeyChained',
+        'keyOrdered',
+        'keyChained',
+        "key-ordered over a plain order-keeping consumer on Powertools' own pieces (makeIdempotent on the record " +
+          "handler, each key's records one after another through a BatchProcessor, the keys at once): what the " +
+          "kit's ordering costs beyond keeping the order, or saves. CPU per batch " +
           `${cpuPerBatch('keyOrdered')} against ${cpuPerBatch('keyChained')} ms`,
-      },
-      {
-        name: 'stream.keyChained.vsParallel',
-        value: round(paired('keyChained', 'parallel')),
-        unit: 'x',
-        baseline: round(parallel),
-        ratio: round(paired('keyChained', 'parallel')),
-        note:
-          "the plain order-keeping consumer over Powertools' all-parallel: what keeping per-key order costs with " +
-          `nothing of the kit, the median of ${throughput.keyChained.length} rounds' ratios (ratio of the medians: ` +
-          `${round(keyChained / parallel)}); CPU per batch ${cpuPerBatch('keyChained')} against ${cpuPerBatch('parallel')} ms`,
-      },
+      ),
+      pairedResult(
+        'stream.keyChained.vsParallel',
+        'keyChained',
+        'parallel',
+        "the plain order-keeping consumer over Powertools' all-parallel: what keeping per-key order costs with " +
+          `nothing of the kit. CPU per batch ${cpuPerBatch('keyChained')} against ${cpuPerBatch('parallel')} ms`,
+      ),
     );
     if (orderBroken.keyOrdered > 0) throw new Error('The kit broke per-key order: a bug, not a figure');
     if (orderBroken.keyChained > 0)
