@@ -2,15 +2,22 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
-import { Command } from 'commander';
 import { CONSUMER_ENVIRONMENT } from '../contract';
 import { ConsumerFunction } from '../lib/consumer-function';
 import { FunctionRuntime, type LocalFunctionConfig } from '../local/function-runtime';
 import { LocalCloud } from '../local/local-cloud';
 import { synthesize } from '../local/synth';
-import { wholeNumber } from '../ops/cli-args';
 import { kinesisEvent, kinesisRecord, orderPlaced, sqsEvent, sqsRecord } from '../test/helpers/records';
-import { type BenchResult, finish, median, ratioResult, round, turningOrder } from './results';
+import {
+  type BenchResult,
+  finish,
+  median,
+  medianOfRatios,
+  ratioResult,
+  round,
+  runsFlag,
+  turningOrder,
+} from './results';
 
 /**
  * Cold starts of every function of the reference app, against a minimal handler, in fresh execution environments
@@ -189,17 +196,15 @@ export async function measureColdStarts(runs: number): Promise<BenchResult[]> {
         if (audit) await measure('bare-sdk-unbundled', minimalDir, 'bare-sdk.handler');
       }
     }
-    const minimal = median((samples.get('minimal') as { initMs: number[] }).initMs);
-    const bareSdk = median((samples.get('bare-sdk') as { initMs: number[] }).initMs);
-    const bareSdkUnbundled = median((samples.get('bare-sdk-unbundled') as { initMs: number[] }).initMs);
-    const auditLogWriterRuns = (samples.get('audit-log-writer') as { initMs: number[] }).initMs;
-    const auditLogWriter = median(auditLogWriterRuns);
-    const bareSdkRuns = (samples.get('bare-sdk') as { initMs: number[] }).initMs;
-    const pairedVsBareSdk = median(auditLogWriterRuns.map((ms, run) => ms / bareSdkRuns[run]));
-    const barePowertoolsRuns = (samples.get('bare-powertools') as { initMs: number[] }).initMs;
-    const barePowertools = median(barePowertoolsRuns);
-    const pairedVsBarePowertools = median(auditLogWriterRuns.map((ms, run) => ms / barePowertoolsRuns[run]));
-    const pairedPowertoolsVsBareSdk = median(barePowertoolsRuns.map((ms, run) => ms / bareSdkRuns[run]));
+    const initMsOf = (label: string) => (samples.get(label) as { initMs: number[] }).initMs;
+    const minimal = median(initMsOf('minimal'));
+    const bareSdk = median(initMsOf('bare-sdk'));
+    const bareSdkUnbundled = median(initMsOf('bare-sdk-unbundled'));
+    const auditLogWriter = median(initMsOf('audit-log-writer'));
+    const barePowertools = median(initMsOf('bare-powertools'));
+    const pairedVsBareSdk = medianOfRatios(initMsOf('audit-log-writer'), initMsOf('bare-sdk'));
+    const pairedVsBarePowertools = medianOfRatios(initMsOf('audit-log-writer'), initMsOf('bare-powertools'));
+    const pairedPowertoolsVsBareSdk = medianOfRatios(initMsOf('bare-powertools'), initMsOf('bare-sdk'));
     const functions = [...samples.entries()].filter(
       ([label]) => !['minimal', 'bare-sdk', 'bare-sdk-unbundled', 'bare-powertools'].includes(label),
     );
@@ -261,14 +266,9 @@ export async function measureColdStarts(runs: number): Promise<BenchResult[]> {
 }
 
 async function main(): Promise<void> {
-  const flags = new Command()
-    .name('npm run bench:cold-start --')
-    .option('--runs <n>', 'fresh environments per function', wholeNumber, 5)
-    .configureOutput({ writeErr: (text) => process.stderr.write(`${text.split('\n')[0]}\n`) })
-    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
-    .parse(process.argv)
-    .opts<{ runs: number }>();
-  const results = await measureColdStarts(flags.runs);
+  const results = await measureColdStarts(
+    runsFlag('npm run bench:cold-start --', 'fresh environments per function', 5),
+  );
   console.log(`machine: ${cpus().length} cores, Node ${process.version}, ${new Date().toISOString()}`);
   for (const result of results)
     console.log(`${result.name.padEnd(44)} ${String(result.value).padStart(9)} ${result.unit}  x${result.ratio}`);

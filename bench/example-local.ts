@@ -5,12 +5,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { Command } from 'commander';
-import { wholeNumber } from '../ops/cli-args';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../ops/endpoint-clients';
 import { copyExampleWithTarball } from '../test/helpers/example-app';
 import { type LocalRun, reportResults } from './local';
-import { type BenchResult, median, ratioResult, round } from './results';
+import { type BenchResult, median, ratioResult, round, runsFlag } from './results';
 
 /**
  * A user's first minute with the kit, against the reference app's: seconds from `npx eda-kit local --serve` in the
@@ -300,16 +298,10 @@ export async function measureExampleFirstEvent(runs: number): Promise<BenchResul
 }
 
 async function main(): Promise<void> {
-  const flags = new Command()
-    .name('tsx bench/example-local.ts')
-    .option('--runs <n>', 'runs of each, alternated (the median is kept)', wholeNumber, 3)
-    .configureOutput({ writeErr: (text) => process.stderr.write(`${text.split('\n')[0]}\n`) })
-    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
-    .parse(process.argv)
-    .opts<{ runs: number }>();
+  const runs = runsFlag('tsx bench/example-local.ts', 'runs of each, alternated (the median is kept)', 3);
   // The SDK client here sends one message; its notice that it wants Node 22 is not news to a bench run.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  reportResults(await measureExampleFirstEvent(flags.runs));
+  reportResults(await measureExampleFirstEvent(runs));
 }
 
 if (require.main === module) {

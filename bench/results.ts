@@ -21,21 +21,43 @@ export interface BenchResult {
 
 export const RESULTS_FILE = path.join(__dirname, 'results.json');
 
-/** The flags of a bench step that runs a workload: `--orders` per run and `--runs` of each setup. */
-export function workloadFlags(name: string, defaults = { orders: 1000, runs: 2 }): { orders: number; runs: number } {
+/** A bench step's command line, named `name`: a bad flag is one line on stderr and exit code 2. */
+function stepCommand(name: string): Command {
   return new Command()
     .name(name)
+    .configureOutput({ writeErr: (text) => process.stderr.write(`${text.split('\n')[0]}\n`) })
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
+}
+
+/** The flags of a bench step that runs a workload: `--orders` per run and `--runs` of each setup. */
+export function workloadFlags(name: string, defaults = { orders: 1000, runs: 2 }): { orders: number; runs: number } {
+  return stepCommand(name)
     .option('--orders <n>', 'orders per run', wholeNumber, defaults.orders)
     .option('--runs <n>', 'runs of each setup, alternated (the median is kept)', wholeNumber, defaults.runs)
-    .configureOutput({ writeErr: (text) => process.stderr.write(`${text.split('\n')[0]}\n`) })
-    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
     .parse(process.argv)
     .opts<{ orders: number; runs: number }>();
+}
+
+/** The `--runs` flag of a bench step that takes no other, described by `description`. */
+export function runsFlag(name: string, description: string, defaultRuns: number): number {
+  return stepCommand(name)
+    .option('--runs <n>', description, wholeNumber, defaultRuns)
+    .parse(process.argv)
+    .opts<{ runs: number }>().runs;
 }
 
 /** The middle value (upper middle for an even count). */
 export function median(values: readonly number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}
+
+/**
+ * The median of the ratios of `values` to `baselines` measured side by side, pair by pair: steadier than the ratio
+ * of two medians when the machine's pace drifts from pair to pair.
+ */
+export function medianOfRatios(values: readonly number[], baselines: readonly number[]): number {
+  if (values.length !== baselines.length) throw new Error(`${values.length} values do not pair with ${baselines.length}`);
+  return median(values.map((value, index) => value / baselines[index]));
 }
 
 /** `value` to two decimals. */

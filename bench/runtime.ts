@@ -12,7 +12,7 @@ import * as v from 'valibot';
 import { CONSUMER_ENVIRONMENT, idempotencyKeyPrefix } from '../contract';
 import { createQueue, createTable, emulatorClients, spawnEmulators, useEmulatorEnvironment } from '../local/emulators';
 import { kinesisEvent, kinesisRecord, lambdaContext, sqsEvent, sqsRecord } from '../test/helpers/records';
-import { type BenchResult, finish, median, ratioResult, round, turningOrder } from './results';
+import { type BenchResult, finish, median, medianOfRatios, ratioResult, round, turningOrder } from './results';
 
 /**
  * The runtime kit's budgets, measured against dynalite and local-aws-sqs in this process:
@@ -279,12 +279,6 @@ async function main(): Promise<void> {
         cpuMsPerBatch[mode].push(cpuMs / batches);
       }
     }
-    // Round by round: only the side-by-side modes have a figure in every round.
-    const paired = (mode: StreamMode, baseline: StreamMode) => {
-      if (throughput[mode].length !== throughput[baseline].length)
-        throw new Error(`${mode} and ${baseline} do not pair`);
-      return median(throughput[mode].map((value, run) => value / throughput[baseline][run]));
-    };
     const keyOrdered = median(throughput.keyOrdered);
     const sequential = median(throughput.sequential);
     const parallel = median(throughput.parallel);
@@ -293,7 +287,8 @@ async function main(): Promise<void> {
     const cpuPerBatch = (mode: StreamMode) => round(median(cpuMsPerBatch[mode]));
     // Not a ratio of two medians, so not `ratioResult`: the median of each round's ratio.
     const pairedResult = (name: string, mode: StreamMode, baseline: StreamMode, note: string): BenchResult => {
-      const ratio = round(paired(mode, baseline));
+      // Round by round: only the side-by-side modes have a figure in every round.
+      const ratio = round(medianOfRatios(throughput[mode], throughput[baseline]));
       const medians = round(median(throughput[mode]) / median(throughput[baseline]));
       return {
         name,

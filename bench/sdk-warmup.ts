@@ -1,10 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Command } from 'commander';
 import { createTable, emulatorClients, LOCAL_CREDENTIALS, LOCAL_REGION, spawnEmulators } from '../local/emulators';
 import { FunctionRuntime } from '../local/function-runtime';
-import { wholeNumber } from '../ops/cli-args';
-import { type BenchResult, finish, median, round } from './results';
+import { type BenchResult, finish, median, round, runsFlag } from './results';
 
 /**
  * What a fresh execution environment of the local cloud pays per DynamoDB request as it warms up: one environment
@@ -139,14 +137,9 @@ export async function measureSdkWarmup(environments: number): Promise<BenchResul
 }
 
 async function main(): Promise<void> {
-  const flags = new Command()
-    .name('npm run bench:sdk-warmup --')
-    .option('--runs <n>', 'fresh environments (the median is kept)', wholeNumber, 3)
-    .configureOutput({ writeErr: (text) => process.stderr.write(`${text.split('\n')[0]}\n`) })
-    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
-    .parse(process.argv)
-    .opts<{ runs: number }>();
-  const results = await measureSdkWarmup(flags.runs);
+  const results = await measureSdkWarmup(
+    runsFlag('npm run bench:sdk-warmup --', 'fresh environments (the median is kept)', 3),
+  );
   for (const result of results)
     console.log(`${result.name.padEnd(44)} ${String(result.value).padStart(9)} ${result.unit}`);
   finish(results);

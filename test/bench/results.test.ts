@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { type BenchResult, mergeResults, turningOrder } from '../../bench/results';
+import { type BenchResult, medianOfRatios, mergeResults, turningOrder } from '../../bench/results';
 
 const figure = (name: string, value: number): BenchResult => ({ name, value, unit: 'x' });
 /** Each figure as `name=value`, so a test shows both where a figure went and whether it was replaced. */
@@ -41,5 +41,15 @@ describe('turningOrder', () => {
     expect(new Set(rounds.slice(0, 6)).size).toBe(6);
     expect(rounds[6]).toBe(rounds[0]);
     expect(rounds.slice(0, 6).filter((order) => order.startsWith('a'))).toHaveLength(2);
+  });
+});
+
+describe('medianOfRatios', () => {
+  test("GIVEN values measured side by side with their baselines THEN the median of each pair's ratio", () => {
+    expect(medianOfRatios([2, 9, 3], [1, 3, 3])).toBe(2);
+  });
+
+  test('GIVEN lists that do not pair THEN it says so instead of dividing by nothing', () => {
+    expect(() => medianOfRatios([1, 2], [1])).toThrow('2 values do not pair with 1');
   });
 });
