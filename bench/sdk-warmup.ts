@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createTable, emulatorClients, LOCAL_CREDENTIALS, LOCAL_REGION, spawnEmulators } from '../local/emulators';
 import { FunctionRuntime } from '../local/function-runtime';
-import { type BenchResult, finish, median, round, runsFlag } from './results';
+import { type BenchResult, finish, median, medianOfRatios, round, runsFlag } from './results';
 
 /**
  * What a fresh execution environment of the local cloud pays per DynamoDB request as it warms up: one environment
@@ -95,13 +95,12 @@ export async function measureSdkWarmup(environments: number): Promise<BenchResul
     const steady = stretch(STRETCHES.length - 1);
     // Each environment's own first 1,000 requests against its own steady rate: the medians of separate stretches
     // could come from different environments.
-    const firstThousandVsSteady = median(
+    const firstThousandVsSteady = medianOfRatios(
       runs.map(
         (perRequest) =>
-          perRequest.slice(0, FIRST_THOUSAND).reduce((cpuMs, ms, i) => cpuMs + ms * 2 * STRETCHES[i], 0) /
-          1000 /
-          (perRequest.at(-1) as number),
+          perRequest.slice(0, FIRST_THOUSAND).reduce((cpuMs, ms, i) => cpuMs + ms * 2 * STRETCHES[i], 0) / 1000,
       ),
+      runs.map((perRequest) => perRequest.at(-1) as number),
     );
     const count = (requests: number) => requests.toLocaleString('en-US');
     const curve = STRETCHES.map(
